@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { createContext, nodeRequestInfo, type Context } from './context.js';
+import type { Deps } from './deps.js';
+import { GraphQLError } from 'graphql';
+import { isUnexpected, maskError } from './graphql/errors.js';
+import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-logging.js';
+import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
+import { useRoutes } from './graphql/plugins/use-routes.js';
+import { schema } from './graphql/schema.js';
+import type { Logger } from './shared/logger.js';
+
+type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown>; requestId?: string };
+
+export type App = {
+  yoga: YogaServerInstance<ServerContext, Context>;
+  /** Listens on config.port/host unless given; resolves with the bound port. */
+  start(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Stops accepting, closes WebSockets (1001), drains in-flight HTTP requests. */
+  stop(): Promise<void>;
+};
+
+const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Yoga logs every error it masks, printed with the query source, which can hold inline
+ * secrets (a password literal). Expected errors are not logged at all; unexpected ones are
+ * logged once, through the sanitising serializer, by useErrorLogging when they come from
+ * execution and here otherwise (a context that could not be built, say).
+ */
+function yogaLogger(logger: Logger) {
+  const text = (args: unknown[]) => args.filter((a) => typeof a === 'string').join(' ');
+  return {
+    debug: (...args: unknown[]) => logger.debug(text(args)),
+    info: (...args: unknown[]) => logger.info(text(args)),
+    warn: (...args: unknown[]) => logger.warn(text(args)),
+    error: (...args: unknown[]) => {
+      for (const arg of args) {
+        const original = arg instanceof GraphQLError && arg.originalError ? arg.originalError : arg;
+        if (typeof arg === 'string') logger.error(arg);
+        else if (isUnexpected(arg) && !loggedErrors.has(original as object)) logger.error({ err: original }, 'unexpected error');
+      }
+    },
+  };
+}
+
+/** One port: yoga for HTTP (GraphQL, SSE and the plain routes) and graphql-ws on the same path. */
+export function createApp(deps: Deps): App {
+  const { config, logger } = deps;
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: !config.isProduction,
+    landingPage: false,
+    batching: false,
+    maskedErrors: { maskError: (error, message) => maskError(error, message), isDev: false },
+    logging: yogaLogger(logger),
+    context: async ({ request, req, connectionParams, requestId }) => {
+      const node = nodeRequestInfo(req);
+      const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
+      return createContext({
+        deps,
+        requestId: requestId ?? requestIdOf(request) ?? deps.random.uuid(),
+        authorization: typeof fromParams === 'string' ? fromParams : (request?.headers.get('authorization') ?? req?.headers.authorization),
+        userAgent: request?.headers.get('user-agent') ?? node.userAgent,
+        remoteAddress: node.remoteAddress,
+        forwardedFor: request?.headers.get('x-forwarded-for') ?? node.forwardedFor,
+      });
+    },
+    plugins: [useRequestId(deps), useRoutes(deps), useErrorLogging(deps)],
+  });
+
+  const server = createServer(yoga);
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 100 * 1024 });
+  useServer<Record<string, unknown>, { request: IncomingMessage }>(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          req: ctx.extra.request,
+          connectionParams: ctx.connectionParams,
+          requestId: deps.random.uuid(),
+          params: payload,
+        } as never);
+        const document = parse(payload.query);
+        const errors = validate(enveloped, document);
+        if (errors.length) return errors;
+        return {
+          schema: enveloped,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wss,
+  );
+
+  return {
+    yoga,
+    start: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const bound = (server.address() as AddressInfo).port;
+          resolve({ port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}${GRAPHQL_PATH}` });
+        });
+      }),
+    stop: async () => {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // In-flight requests get a few seconds to finish; then remaining sockets are cut.
+      const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+      if (server.listening) await closed;
+      clearTimeout(timer);
+      await yoga.dispose();
+    },
+  };
+}

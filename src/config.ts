@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { parseDuration } from './shared/duration.js';
+
+/** The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on). */
+export const MFA_METHOD_NAMES = ['TOTP', 'SMS', 'EMAIL'] as const;
+export type MfaMethodName = (typeof MFA_METHOD_NAMES)[number];
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const ms = parseDuration(v === undefined || v === '' ? fallback : v);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 12h or 30d' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || isUrl(v, protocols), {
+      message: `expected a URL (${protocols.join(', ')})`,
+    });
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+  } catch {
+    return false;
+  }
+}
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const envSchema = z.object({
+  /** @default 4000 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Interface to listen on. @default 127.0.0.1 (the container image sets 0.0.0.0) */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Issuer of tokens and base of public links. @default http://localhost:PORT */
+  PUBLIC_URL: optionalUrl(['http', 'https']),
+  /** Front-end base for links in emails. @default PUBLIC_URL */
+  APP_URL: optionalUrl(['http', 'https']),
+  /** postgres:// URL; PGlite under DATA_DIR when unset. */
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  /** redis:// URL; an in-process store when unset (single instance only). */
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** @default ./.data */
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** Encrypts signing keys (and later TOTP secrets) at rest. At least 32 characters. */
+  SECRET_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: 'must be at least 32 characters (e.g. `openssl rand -base64 48`)',
+  }),
+  ADMIN_EMAIL: optionalString.refine((v) => v === undefined || z.email().safeParse(v).success, {
+    message: 'must be an email address',
+  }),
+  ADMIN_PASSWORD: optionalString,
+  SMTP_URL: optionalUrl(['smtp', 'smtps']),
+  MAIL_FROM: optionalString,
+  SMS_WEBHOOK_URL: optionalUrl(['http', 'https']),
+  CAPTCHA_VERIFY_URL: optionalUrl(['http', 'https']),
+  CAPTCHA_SECRET: optionalString,
+  /** @default 15m */
+  ACCESS_TOKEN_TTL: duration('15m'),
+  /** @default 30d */
+  REFRESH_TOKEN_TTL: duration('30d'),
+  /** How long a rotated refresh token still answers with its successor; 0s = strict. @default 10s */
+  REFRESH_REUSE_GRACE: duration('10s'),
+  /** NIST SP 800-63B §5.1.1.2: at least 8. @default 8 */
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(256).default(8),
+  /** @default TOTP,SMS,EMAIL */
+  MFA_METHODS: z
+    .string()
+    .default(MFA_METHOD_NAMES.join(','))
+    .transform((v) => v.split(',').map((m) => m.trim().toUpperCase()).filter(Boolean))
+    .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
+  /** @default false */
+  REQUIRE_EMAIL_VERIFICATION: boolean(false),
+  /** false, true (trust every hop), a hop count, or a comma-separated list of proxy IPs. @default false */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy IPs' }), z.NEVER)),
+  /** @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** @default development */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+});
+
+export type TrustProxy = { kind: 'none' } | { kind: 'all' } | { kind: 'hops'; hops: number } | { kind: 'list'; ips: string[] };
+
+function parseTrustProxy(value: string): TrustProxy | null {
+  const v = value.trim().toLowerCase();
+  if (v === 'false' || v === '' || v === '0') return { kind: 'none' };
+  if (v === 'true') return { kind: 'all' };
+  if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
+  const ips = v.split(',').map((s) => s.trim());
+  return ips.every((ip) => /^[0-9a-f.:]+$/.test(ip)) ? { kind: 'list', ips } : null;
+}
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  publicUrl: string;
+  appUrl: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  dataDir: string;
+  secretKey: string | undefined;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string | undefined;
+  smsWebhookUrl: string | undefined;
+  captchaVerifyUrl: string | undefined;
+  captchaSecret: string | undefined;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  refreshReuseGraceMs: number;
+  passwordMinLength: number;
+  mfaMethods: readonly MfaMethodName[];
+  requireEmailVerification: boolean;
+  trustProxy: TrustProxy;
+  logLevel: string;
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The only reader of the environment: validates every variable at once and lists every
+ * bad one in a single error, naming the variable but never echoing its value (it may be a secret).
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    if (!e.SECRET_KEY) problems.push('SECRET_KEY: required when NODE_ENV=production');
+    if (!e.REDIS_URL) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is single-instance)');
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production');
+  }
+  if (e.ADMIN_PASSWORD && !e.ADMIN_EMAIL) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
+  if (e.CAPTCHA_VERIFY_URL && !e.CAPTCHA_SECRET) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
+  if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
+  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
+  if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');
+  if (problems.length) throw new ConfigError(problems);
+
+  const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    appUrl: stripSlash(e.APP_URL ?? publicUrl),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    secretKey: e.SECRET_KEY,
+    adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    smsWebhookUrl: e.SMS_WEBHOOK_URL,
+    captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
+    captchaSecret: e.CAPTCHA_SECRET,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]),
+    requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    nodeEnv: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+  });
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

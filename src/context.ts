@@ -1,0 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import type { Deps } from './deps.js';
+import { getUserAccess, type Access } from './modules/roles/queries.js';
+import { verifyAccessToken } from './modules/tokens/service.js';
+import { clientIp } from './shared/client-ip.js';
+import type { RequestMeta } from './shared/request-meta.js';
+import type { SessionRecord } from './shared/store.js';
+
+export type AuthState = {
+  userId: string;
+  sessionId: string;
+  /** True for the pending token of an unfinished MFA login: only verify2fa, sendMfaCode and logout accept it. */
+  pending: boolean;
+  amr: string[];
+  session: SessionRecord;
+};
+
+/** The one context of HTTP and WebSocket operations. */
+export type Context = {
+  deps: Deps;
+  auth: AuthState | null;
+  meta: RequestMeta;
+  /** The caller's roles and effective caps, loaded once per operation (not from the token: a role change counts at once). */
+  access(): Promise<Access>;
+};
+
+/** lastSeenAt is written at most this often per session, so activity costs no write per request. */
+const TOUCH_EVERY_MS = 60_000;
+
+export type ContextInput = {
+  deps: Deps;
+  requestId: string;
+  authorization: string | null | undefined;
+  userAgent: string | null | undefined;
+  remoteAddress: string | null | undefined;
+  forwardedFor: string | null | undefined;
+};
+
+/**
+ * Bearer token → verified claims → live session. A token whose session is gone (logout,
+ * password change, revocation, on any instance) authenticates nobody from the next request on.
+ */
+export async function createContext(input: ContextInput): Promise<Context> {
+  const { deps } = input;
+  const meta: RequestMeta = {
+    requestId: input.requestId,
+    ip: clientIp(input.remoteAddress, input.forwardedFor, deps.config.trustProxy),
+    userAgent: input.userAgent ? input.userAgent.slice(0, 512) : null,
+  };
+  const auth = await authenticate(deps, input.authorization);
+  let access: Promise<Access> | null = null;
+  return {
+    deps,
+    auth,
+    meta,
+    access: () => (access ??= auth ? getUserAccess(deps.db, auth.userId) : Promise.resolve({ roles: [], caps: [] })),
+  };
+}
+
+async function authenticate(deps: Deps, authorization: string | null | undefined): Promise<AuthState | null> {
+  const match = authorization ? /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(authorization.trim()) : null;
+  if (!match) return null;
+  const token = await verifyAccessToken(deps, match[1]!);
+  if (!token) return null;
+  const now = deps.clock.now();
+  const session = await deps.store.sessions.get(token.sessionId, now);
+  if (!session || session.userId !== token.userId) return null;
+  if (now - session.lastSeenAt > TOUCH_EVERY_MS) {
+    deps.store.sessions.touch(session.id, now).catch((err) => deps.logger.warn({ err }, 'session touch failed'));
+  }
+  return { userId: token.userId, sessionId: token.sessionId, pending: token.pending, amr: token.amr, session };
+}
+
+/** Reads what the context needs from a Node request (HTTP, or the upgrade request of a WebSocket). */
+export function nodeRequestInfo(req: IncomingMessage | undefined) {
+  const header = (name: string) => {
+    const value = req?.headers[name];
+    return Array.isArray(value) ? value.join(',') : (value ?? null);
+  };
+  return { remoteAddress: req?.socket.remoteAddress ?? null, forwardedFor: header('x-forwarded-for'), userAgent: header('user-agent') };
+}

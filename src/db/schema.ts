@@ -1,0 +1,5 @@
+// The one place that gathers every module's tables (drizzle-kit and the Db type read it).
+export { users } from '../modules/users/tables.js';
+export { roles, userRoles } from '../modules/roles/tables.js';
+export { auditEvents } from '../modules/audit/tables.js';
+export { signingKeys } from '../modules/tokens/tables.js';

@@ -1,0 +1,67 @@
+import type { Config } from './config.js';
+import { createDatabase, type Database, type Db } from './db/client.js';
+import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { createArgon2Hasher, type PasswordHasher } from './shared/password-hasher.js';
+import { systemRandom, type Random } from './shared/random.js';
+import { resolveSecretKey } from './shared/secret-key.js';
+import type { Store } from './shared/store.js';
+import { createMemoryStore } from './shared/store-memory.js';
+import { createRedisStore } from './shared/store-redis.js';
+
+/** Everything a use-case may touch. A plain object: tests build theirs with fakes at the edges. */
+export type Deps = {
+  config: Config;
+  database: Database;
+  db: Db;
+  store: Store;
+  clock: Clock;
+  random: Random;
+  hasher: PasswordHasher;
+  keys: KeyRing;
+  logger: Logger;
+  /** A real hash of a random password, verified for unknown emails so they cost what a wrong password costs. */
+  dummyPasswordHash: string;
+};
+
+export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database'>> & {
+  /** Key prefix for the Redis store (tests run many apps against one Redis). */
+  storePrefix?: string;
+};
+
+/** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
+export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const hasher = overrides.hasher ?? createArgon2Hasher();
+  const database = overrides.database ?? createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    if (!overrides.database) closers.push(() => database.close());
+    await database.migrate();
+    const store =
+      overrides.store ??
+      (config.redisUrl
+        ? createRedisStore({ url: config.redisUrl, prefix: overrides.storePrefix, logger })
+        : createMemoryStore());
+    if (!overrides.store) closers.push(() => store.close());
+    if (!config.redisUrl) logger.warn('no REDIS_URL: using the in-process store; run a single instance only');
+    const secret = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir });
+    if (secret.generated) logger.warn({ dataDir: config.dataDir }, 'no SECRET_KEY: generated a development key in DATA_DIR');
+    const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, accessTokenTtlMs: config.accessTokenTtlMs });
+    const dummyPasswordHash = await hasher.hash(random.token(24));
+    return { config, database, db: database.db, store, clock, random, hasher, keys, logger, dummyPasswordHash };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Releases what createDeps opened (the caller closes what it passed in). */
+export async function closeDeps(deps: Deps, owned: { database: boolean; store: boolean } = { database: true, store: true }) {
+  deps.keys.stop();
+  if (owned.store) await deps.store.close();
+  if (owned.database) await deps.database.close();
+}

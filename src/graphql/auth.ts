@@ -1,0 +1,8 @@
+import type { AuthState, Context } from '../context.js';
+import { UnauthenticatedError } from '../shared/errors.js';
+
+/** The caller's auth state in a resolver whose scope already demanded it. */
+export function requireAuth(ctx: Context): AuthState {
+  if (!ctx.auth) throw new UnauthenticatedError();
+  return ctx.auth;
+}

@@ -1,0 +1,55 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import type { Context } from '../context.js';
+import type { ErrorCode } from '../shared/errors.js';
+
+export type Scalars = {
+  DateTime: { Input: Date; Output: Date };
+  JSON: { Input: unknown; Output: unknown };
+};
+
+/**
+ * The schema builder: plugins and scopes only; types live in the modules.
+ * Scopes (DESIGN.md): `public`, `authenticated` (a full token with a live session),
+ * `mfaPending` (a pending MFA token), `cap(name)`, `role(name)` and `self(userId)`.
+ */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: Scalars;
+  DefaultFieldNullability: false;
+  AuthScopes: {
+    public: boolean;
+    authenticated: boolean;
+    mfaPending: boolean;
+    cap: string;
+    role: string;
+    self: string;
+  };
+}>({
+  plugins: [ScopeAuthPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => {
+      const full = !!ctx.auth && !ctx.auth.pending;
+      return {
+        public: true,
+        authenticated: full,
+        mfaPending: !!ctx.auth?.pending,
+        cap: async (cap) => full && (await ctx.access()).caps.includes(cap),
+        role: async (role) => full && (await ctx.access()).roles.includes(role),
+        self: (userId) => full && ctx.auth?.userId === userId,
+      };
+    },
+    // Tier 2 of the error model: authorization failures carry a code, which the default lacks.
+    unauthorizedError: (_parent, ctx) => {
+      const [code, message]: [ErrorCode, string] = !ctx.auth
+        ? ['UNAUTHENTICATED', 'Authentication required']
+        : ctx.auth.pending
+          ? ['MFA_REQUIRED', 'Complete the second factor first']
+          : ['FORBIDDEN', 'Not allowed'];
+      return new GraphQLError(message, { extensions: { code } });
+    },
+  },
+});

@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+import { DomainError, ERROR_CODES } from '../shared/errors.js';
+import { builder } from './builder.js';
+
+builder.enumType('ErrorCode', {
+  description: 'Every value of `extensions.code` in an error this API returns.',
+  values: ERROR_CODES,
+});
+
+/**
+ * Tier 1 and 3 of the error model: a DomainError becomes a GraphQLError with its code; a
+ * GraphQLError raised on purpose (validation, scope-auth) passes; anything else is masked,
+ * so no database or Redis message, stack or secret reaches a client.
+ */
+export function maskError(error: unknown, message: string): GraphQLError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const path = error instanceof GraphQLError ? error.path : undefined;
+  if (original instanceof DomainError) {
+    return new GraphQLError(original.message, { path, extensions: { code: original.code, ...original.extensions } });
+  }
+  if (original instanceof GraphQLError) {
+    // Parse, validation and coercion errors carry no code of their own: they are the client's input.
+    const code = original.extensions.code ?? 'BAD_USER_INPUT';
+    return new GraphQLError(original.message, { ...pick(original), path: path ?? original.path, extensions: { ...original.extensions, code } });
+  }
+  return new GraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+function pick(error: GraphQLError) {
+  return { nodes: error.nodes, source: error.source, positions: error.positions };
+}
+
+/** True when an error would be masked, i.e. unexpected: the logger records those. */
+export function isUnexpected(error: unknown): boolean {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  return !(original instanceof DomainError) && !(original instanceof GraphQLError);
+}

@@ -1,0 +1,35 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Deps } from '../../deps.js';
+
+const requests = new WeakMap<Request, { id: string; start: number }>();
+
+/** The request id of an HTTP request: the caller's X-Request-Id when it is sane, else a new one. */
+export function requestIdOf(request: Request | undefined): string | undefined {
+  return request ? requests.get(request)?.id : undefined;
+}
+
+/**
+ * Gives every HTTP request an id (echoed in X-Request-Id), and logs one line per request:
+ * method, path, status and duration. Never headers, variables or bodies.
+ */
+export function useRequestId(deps: Pick<Deps, 'logger' | 'random'>): Plugin {
+  return {
+    onRequest({ request }) {
+      const given = request.headers.get('x-request-id');
+      const id = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : deps.random.uuid();
+      requests.set(request, { id, start: performance.now() });
+    },
+    onResponse({ request, response }) {
+      const entry = requests.get(request);
+      if (!entry) return;
+      response.headers.set('x-request-id', entry.id);
+      if (deps.logger.isLevelEnabled('info')) {
+        const path = new URL(request.url, 'http://localhost').pathname;
+        deps.logger.info(
+          { reqId: entry.id, method: request.method, path, status: response.status, ms: Math.round((performance.now() - entry.start) * 10) / 10 },
+          'request',
+        );
+      }
+    },
+  };
+}

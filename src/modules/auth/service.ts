@@ -1,0 +1,154 @@
+import type { Deps } from '../../deps.js';
+import { BadInputError } from '../../shared/errors.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { recordAudit } from '../audit/service.js';
+import { InvalidCredentialsError } from '../password/errors.js';
+import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
+import { assignRoles } from '../roles/queries.js';
+import { issueAccessToken, startSession, type AuthResult } from '../sessions/service.js';
+import { mintRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens/service.js';
+import { EmailTakenError } from '../users/errors.js';
+import { findUserByEmail, findUserById, insertUser, updateUser } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
+import { AccountDisabledError, InvalidTokenError } from './errors.js';
+
+export type RegisterInput = {
+  email: string;
+  password?: string | null;
+  name?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  language?: string | null;
+  phone?: string | null;
+};
+
+/** Creates an account with the `user` role and signs it in. */
+export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
+  const email = normalizeEmail(input.email);
+  if (!input.password) throw new BadInputError('A password is required', 'password');
+  if (input.phone) throw new BadInputError('Phone numbers are not supported yet', 'phone');
+  checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
+  const profile = {
+    name: optionalText(input.name, 'name', 200),
+    firstName: optionalText(input.firstName, 'firstName', 100),
+    lastName: optionalText(input.lastName, 'lastName', 100),
+    language: optionalLanguage(input.language),
+  };
+  // Hash before the insert: a taken email then costs what a new one costs.
+  const passwordHash = await deps.hasher.hash(normalizePassword(input.password));
+  const now = new Date(deps.clock.now());
+  const user = await deps.db.transaction(async (tx) => {
+    const row = await insertUser(tx, { email, passwordHash, ...profile, createdAt: now, updatedAt: now });
+    if (!row) throw new EmailTakenError();
+    await assignRoles(tx, row.id, ['user']);
+    await recordAudit(deps, tx, { action: 'user.registered', userId: row.id, meta, metadata: { method: 'password' } });
+    return row;
+  });
+  return { user, auth: await startSession(deps, user, { meta, amr: ['pwd'] }) };
+}
+
+/**
+ * Password sign-in. Unknown emails run one argon2 verification against a dummy hash, so they
+ * take as long as wrong passwords (ASVS 5.0 V6.3.8); both answer INVALID_CREDENTIALS.
+ * ACCOUNT_DISABLED only follows a correct password, so it reveals nothing to a guesser.
+ */
+export async function login(deps: Deps, input: { email: string; password: string }, meta: RequestMeta): Promise<AuthResult> {
+  const email = input.email.trim().toLowerCase();
+  const user = email.length <= 254 ? await findUserByEmail(deps.db, email) : null;
+  const password = normalizePassword(input.password);
+  const tooLong = [...password].length > PASSWORD_MAX_LENGTH;
+  const verified = await deps.hasher.verify(user?.passwordHash ?? deps.dummyPasswordHash, tooLong ? '' : password);
+  if (!user || !user.passwordHash || !verified || tooLong) {
+    await recordAudit(deps, deps.db, {
+      action: 'user.login_failed',
+      outcome: 'FAILURE',
+      userId: user?.id ?? null,
+      actorId: null,
+      meta,
+      metadata: { email: email.slice(0, 254), reason: user ? 'wrong_password' : 'unknown_email' },
+    });
+    throw new InvalidCredentialsError();
+  }
+  if (user.disabled) {
+    await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled' } });
+    throw new AccountDisabledError();
+  }
+  // Parameters changed since this hash was made: upgrade it while we hold the password.
+  const passwordHash = deps.hasher.needsRehash(user.passwordHash) ? await deps.hasher.hash(password) : undefined;
+  const auth = await startSession(deps, user, { meta, amr: ['pwd'] });
+  const sessionId = parseRefreshToken(auth.refreshToken ?? '')?.sessionId;
+  try {
+    const updated = await deps.db.transaction(async (tx) => {
+      const row = await updateUser(tx, user.id, { lastLoginAt: new Date(deps.clock.now()), ...(passwordHash ? { passwordHash } : {}) });
+      await recordAudit(deps, tx, { action: 'user.login', userId: user.id, meta, metadata: { method: 'password', sessionId } });
+      return row ?? user;
+    });
+    return { ...auth, user: updated };
+  } catch (error) {
+    if (sessionId) await deps.store.sessions.delete(sessionId).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Rotates a refresh token. Exactly one of any concurrent presentations rotates it; within
+ * REFRESH_REUSE_GRACE the others get the same successor (two tabs stay signed in); after
+ * that, presenting a rotated token is reuse of a stolen token: the session is revoked
+ * (RFC 9700 §4.14.2, refresh token rotation).
+ */
+export async function refresh(deps: Deps, token: string | null | undefined, meta: RequestMeta): Promise<AuthResult> {
+  const parsed = token ? parseRefreshToken(token) : null;
+  if (!token || !parsed) throw new InvalidTokenError();
+  const next = mintRefreshToken(deps, parsed.sessionId);
+  const now = deps.clock.now();
+  const result = await deps.store.sessions.rotateRefresh({
+    sessionId: parsed.sessionId,
+    oldHash: parsed.hash,
+    next: { hash: next.hash, expiresAt: now + deps.config.refreshTokenTtlMs },
+    successorBox: sealSuccessor(token, next.token),
+    now,
+    graceMs: deps.config.refreshReuseGraceMs,
+  });
+  if (result.status === 'invalid') throw new InvalidTokenError();
+  if (result.status === 'reused') {
+    await recordAudit(deps, deps.db, {
+      action: 'token.reuse_detected',
+      outcome: 'FAILURE',
+      userId: result.session.userId,
+      actorId: null,
+      meta,
+      metadata: { sessionId: result.session.id },
+    });
+    throw new InvalidTokenError();
+  }
+  const refreshToken = result.status === 'rotated' ? next.token : openSuccessor(token, result.successorBox);
+  const user = await findUserById(deps.db, result.session.userId);
+  if (!refreshToken || !user || user.disabled) {
+    if (!user || user.disabled) await deps.store.sessions.delete(result.session.id);
+    throw new InvalidTokenError();
+  }
+  const access = await issueAccessToken(deps, user, result.session);
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: new Date(access.expiresAt),
+    refreshToken,
+    refreshTokenExpiresAt: new Date(result.session.expiresAt),
+    mfaRequired: false,
+    mfaMethods: [],
+    defaultMfaMethod: null,
+    user,
+  };
+}
+
+/** Ends the caller's session, or all of their sessions. Every instance refuses their tokens from the next request. */
+export async function logout(deps: Deps, auth: { userId: string; sessionId: string }, allSessions: boolean, meta: RequestMeta) {
+  const ended = allSessions
+    ? await deps.store.sessions.deleteByUser(auth.userId)
+    : (await deps.store.sessions.delete(auth.sessionId))
+      ? [auth.sessionId]
+      : [];
+  await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { allSessions, sessions: ended.length } });
+  return true;
+}
+

@@ -1,0 +1,18 @@
+/** The capability catalogue (DESIGN.md "Roles and capabilities"); the admin role holds them all. */
+export const CAPS = [
+  'users:read',
+  'users:write',
+  'users:delete',
+  'roles:read',
+  'roles:write',
+  'roles:assign',
+  'sessions:revoke',
+  'audit:read',
+  'analytics:read',
+] as const;
+export type Cap = (typeof CAPS)[number];
+
+export const BUILTIN_ROLES = {
+  user: { description: 'Every registered account', caps: [] as string[] },
+  admin: { description: 'Full administrative access', caps: [...CAPS] as string[] },
+} as const;

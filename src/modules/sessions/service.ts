@@ -1,0 +1,83 @@
+import type { DbOrTx } from '../../db/client.js';
+import type { Deps } from '../../deps.js';
+import { NotFoundError } from '../../shared/errors.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import type { SessionRecord } from '../../shared/store.js';
+import { recordAudit } from '../audit/service.js';
+import { getUserAccess } from '../roles/queries.js';
+import { mintRefreshToken, signAccessToken } from '../tokens/service.js';
+import type { UserRow } from '../users/tables.js';
+
+export type AuthResult = {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string | null;
+  refreshTokenExpiresAt: Date | null;
+  mfaRequired: boolean;
+  mfaMethods: string[];
+  defaultMfaMethod: string | null;
+  user: UserRow;
+};
+
+type SessionDeps = Pick<Deps, 'config' | 'clock' | 'random' | 'keys' | 'store' | 'db'>;
+
+/** Signs an access token for a session with the user's current roles and caps. */
+export async function issueAccessToken(deps: SessionDeps, user: UserRow, session: Pick<SessionRecord, 'id' | 'amr'>, db: DbOrTx = deps.db) {
+  const access = await getUserAccess(db, user.id);
+  return signAccessToken(deps, {
+    sub: user.id,
+    sid: session.id,
+    amr: session.amr,
+    email: user.email,
+    emailVerified: user.emailVerified,
+    roles: access.roles,
+    caps: access.caps,
+  });
+}
+
+/**
+ * Opens a session in the store and returns its first tokens. The session id is random and
+ * unrelated to any previous session (ASVS 5.0 V7.2.4: a new session on every authentication).
+ */
+export async function startSession(deps: SessionDeps, user: UserRow, input: { meta: RequestMeta; amr: string[] }): Promise<AuthResult> {
+  const now = deps.clock.now();
+  const session: SessionRecord = {
+    id: deps.random.uuid(),
+    userId: user.id,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + deps.config.refreshTokenTtlMs,
+    ip: input.meta.ip,
+    userAgent: input.meta.userAgent?.slice(0, 512) ?? null,
+    amr: input.amr,
+    mfaVerified: false,
+  };
+  const refresh = mintRefreshToken(deps, session.id);
+  const access = await issueAccessToken(deps, user, session);
+  await deps.store.sessions.create(session, { hash: refresh.hash, expiresAt: session.expiresAt });
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: new Date(access.expiresAt),
+    refreshToken: refresh.token,
+    refreshTokenExpiresAt: new Date(session.expiresAt),
+    mfaRequired: false,
+    mfaMethods: [],
+    defaultMfaMethod: null,
+    user,
+  };
+}
+
+export async function listSessions(deps: Pick<Deps, 'store' | 'clock'>, userId: string): Promise<SessionRecord[]> {
+  const sessions = await deps.store.sessions.listByUser(userId, deps.clock.now());
+  return sessions.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+}
+
+/** Revokes one of the caller's own sessions; another user's session id answers NOT_FOUND, as an unknown one does. */
+export async function revokeOwnSession(deps: Pick<Deps, 'store' | 'clock' | 'random' | 'db'>, userId: string, sessionId: string, meta: RequestMeta) {
+  const session = await deps.store.sessions.get(sessionId, deps.clock.now());
+  if (!session || session.userId !== userId) throw new NotFoundError('Session');
+  const deleted = await deps.store.sessions.delete(sessionId);
+  if (!deleted) throw new NotFoundError('Session');
+  await recordAudit(deps, deps.db, { action: 'session.revoked', userId, meta, metadata: { sessionId } });
+  return true;
+}

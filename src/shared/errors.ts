@@ -1,0 +1,53 @@
+/** Every code a client can see in `extensions.code` (DESIGN.md "Error codes"). */
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'MFA_REQUIRED',
+  'INVALID_CREDENTIALS',
+  'INVALID_CODE',
+  'INVALID_TOKEN',
+  'EMAIL_TAKEN',
+  'WEAK_PASSWORD',
+  'BAD_USER_INPUT',
+  'RATE_LIMITED',
+  'CAPTCHA_REQUIRED',
+  'CAPTCHA_INVALID',
+  'ACCOUNT_DISABLED',
+  'EMAIL_NOT_VERIFIED',
+  'NOT_FOUND',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * An expected outcome with a stable code and a client-safe message. Only DomainErrors
+ * (and GraphQL's own validation errors) reach clients unmasked; anything else is masked.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export class BadInputError extends DomainError {
+  constructor(message: string, field?: string) {
+    super('BAD_USER_INPUT', message, field ? { field } : {});
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Authentication required') {
+    super('UNAUTHENTICATED', message);
+  }
+}

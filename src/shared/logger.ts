@@ -1,0 +1,56 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths that may hold a secret anywhere in a log record. Nothing logs variables or bodies,
+ * but redaction is the second line of defence (ASVS 5.0 V16.2.5: no credentials in logs).
+ */
+const REDACT = [
+  'password',
+  '*.password',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.token',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.secret',
+  '*.code',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'variables',
+  '*.variables',
+];
+
+/** Creates the process logger; tests pass a destination to read what was logged. */
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'graphql-auth-gateway' },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: { err: serializeError },
+    },
+    options.destination,
+  );
+}
+
+/**
+ * pino's error serializer, minus what may carry secrets: drizzle puts the bound parameters
+ * of a failed query (password hashes, token hashes) into the message and a `params` field.
+ */
+export function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const out = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const key of ['params', 'parameters', 'args']) delete out[key];
+  if (typeof out.message === 'string') out.message = stripParams(out.message);
+  if (typeof out.stack === 'string') out.stack = stripParams(out.stack);
+  if (error.cause) out.cause = serializeError(error.cause);
+  return out;
+}
+
+function stripParams(text: string): string {
+  return text.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [redacted]');
+}

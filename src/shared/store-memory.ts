@@ -1,0 +1,142 @@
+import { EventEmitter } from 'node:events';
+import type { RotateInput, RotateResult, SessionRecord, Store } from './store.js';
+
+type RefreshEntry = { expiresAt: number; rotatedAt?: number; successorBox?: string };
+type Expiring = { value: string; expiresAt: number };
+
+/**
+ * The in-process store of the embedded default. Every method runs to completion without
+ * awaiting in between, so on one Node process each is atomic. It is lost on restart
+ * (sessions end; users and keys live in the database) and is not shared between instances.
+ */
+export function createMemoryStore(options: { now?: () => number; sweepMs?: number } = {}): Store {
+  const now = options.now ?? Date.now;
+  const sessions = new Map<string, SessionRecord>();
+  const byUser = new Map<string, Set<string>>();
+  // session id → refresh token hash → entry, so a session's tokens die with it in O(1).
+  const refresh = new Map<string, Map<string, RefreshEntry>>();
+  const counters = new Map<string, { count: number; resetAt: number }>();
+  const codes = new Map<string, Expiring>();
+  const bus = new EventEmitter().setMaxListeners(0);
+
+  const removeSession = (id: string): SessionRecord | null => {
+    const session = sessions.get(id);
+    if (!session) return null;
+    sessions.delete(id);
+    byUser.get(session.userId)?.delete(id);
+    refresh.delete(id);
+    return session;
+  };
+  const liveCode = (key: string) => {
+    const entry = codes.get(key);
+    if (entry && entry.expiresAt <= now()) codes.delete(key);
+    return entry && entry.expiresAt > now() ? entry.value : null;
+  };
+
+  // Expired entries are also dropped lazily; the sweep only bounds memory.
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [id, s] of sessions) if (s.expiresAt <= t) removeSession(id);
+    for (const tokens of refresh.values()) for (const [hash, r] of tokens) if (r.expiresAt <= t) tokens.delete(hash);
+    for (const [key, c] of counters) if (c.resetAt <= t) counters.delete(key);
+    for (const [key, c] of codes) if (c.expiresAt <= t) codes.delete(key);
+  }, options.sweepMs ?? 60_000);
+  sweep.unref();
+
+  return {
+    kind: 'memory',
+    sessions: {
+      async create(session, first) {
+        sessions.set(session.id, { ...session });
+        let set = byUser.get(session.userId);
+        if (!set) byUser.set(session.userId, (set = new Set()));
+        set.add(session.id);
+        refresh.set(session.id, new Map([[first.hash, { expiresAt: first.expiresAt }]]));
+      },
+      async get(id, at) {
+        const session = sessions.get(id);
+        return session && session.expiresAt > at ? { ...session, amr: [...session.amr] } : null;
+      },
+      async touch(id, lastSeenAt) {
+        const session = sessions.get(id);
+        if (session) session.lastSeenAt = lastSeenAt;
+      },
+      async delete(id) {
+        return removeSession(id);
+      },
+      async listByUser(userId, at) {
+        const ids = [...(byUser.get(userId) ?? [])];
+        return ids.map((id) => sessions.get(id)).filter((s): s is SessionRecord => !!s && s.expiresAt > at);
+      },
+      async deleteByUser(userId, exceptId) {
+        const ids = [...(byUser.get(userId) ?? [])].filter((id) => id !== exceptId);
+        for (const id of ids) removeSession(id);
+        return ids;
+      },
+      async rotateRefresh(input: RotateInput): Promise<RotateResult> {
+        const session = sessions.get(input.sessionId);
+        const tokens = refresh.get(input.sessionId);
+        const entry = tokens?.get(input.oldHash);
+        if (!session || !tokens || !entry || session.expiresAt <= input.now || entry.expiresAt <= input.now) return { status: 'invalid' };
+        if (entry.rotatedAt !== undefined) {
+          if (input.now - entry.rotatedAt <= input.graceMs) {
+            return { status: 'grace', session: { ...session }, successorBox: entry.successorBox ?? '' };
+          }
+          removeSession(session.id);
+          return { status: 'reused', session };
+        }
+        entry.rotatedAt = input.now;
+        entry.successorBox = input.successorBox;
+        tokens.set(input.next.hash, { expiresAt: input.next.expiresAt });
+        session.expiresAt = input.next.expiresAt;
+        session.lastSeenAt = input.now;
+        return { status: 'rotated', session: { ...session } };
+      },
+    },
+    counters: {
+      async increment(key, windowMs) {
+        const t = now();
+        let counter = counters.get(key);
+        if (!counter || counter.resetAt <= t) counters.set(key, (counter = { count: 0, resetAt: t + windowMs }));
+        counter.count++;
+        return { count: counter.count, resetInMs: counter.resetAt - t };
+      },
+      async reset(key) {
+        counters.delete(key);
+      },
+    },
+    codes: {
+      async set(key, value, ttlMs) {
+        codes.set(key, { value, expiresAt: now() + ttlMs });
+      },
+      async get(key) {
+        return liveCode(key);
+      },
+      async take(key) {
+        const value = liveCode(key);
+        codes.delete(key);
+        return value;
+      },
+      async delete(key) {
+        codes.delete(key);
+      },
+    },
+    pubsub: {
+      async publish(channel, message) {
+        // Delivered on a later tick, as Redis would: a publisher never runs subscribers inline.
+        setImmediate(() => bus.emit(channel, message));
+      },
+      async subscribe(channel, onMessage) {
+        bus.on(channel, onMessage);
+        return async () => {
+          bus.off(channel, onMessage);
+        };
+      },
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweep);
+      bus.removeAllListeners();
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import type { RotateResult, SessionRecord, Store } from './store.js';
+
+// Keys that one script touches share a hash tag ({session id}), so the scripts stay valid on
+// Redis Cluster. The per-user index is a separate key and is kept up to date outside them.
+const ROTATE = `
+local now = tonumber(ARGV[1])
+local sexp = redis.call('HGET', KEYS[1], 'expiresAt')
+if not sexp or tonumber(sexp) <= now then return {'invalid'} end
+local r = redis.call('HMGET', KEYS[2], 'expiresAt', 'rotatedAt', 'successorBox')
+if not r[1] or tonumber(r[1]) <= now then return {'invalid'} end
+if r[2] then
+  if now - tonumber(r[2]) <= tonumber(ARGV[2]) then
+    return {'grace', redis.call('HGETALL', KEYS[1]), r[3]}
+  end
+  local s = redis.call('HGETALL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return {'reused', s}
+end
+redis.call('HSET', KEYS[2], 'rotatedAt', ARGV[1], 'successorBox', ARGV[4])
+redis.call('HSET', KEYS[3], 'expiresAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3], 'lastSeenAt', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {'rotated', redis.call('HGETALL', KEYS[1])}
+`;
+const TAKE_HASH = `local s = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return s`;
+const TOUCH = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
+const INCREMENT = `
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {c, redis.call('PTTL', KEYS[1])}
+`;
+
+type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>;
+
+/** EVALSHA with a fallback to EVAL when the server does not have the script yet (restart, failover). */
+function defineScript(redis: Redis, lua: string): Script {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  return async (keys, args) => {
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(lua, keys.length, ...keys, ...args);
+    }
+  };
+}
+
+function toFields(s: SessionRecord): Record<string, string> {
+  return {
+    id: s.id,
+    userId: s.userId,
+    createdAt: String(s.createdAt),
+    lastSeenAt: String(s.lastSeenAt),
+    expiresAt: String(s.expiresAt),
+    ip: s.ip ?? '',
+    userAgent: s.userAgent ?? '',
+    amr: s.amr.join(' '),
+    mfaVerified: s.mfaVerified ? '1' : '0',
+  };
+}
+
+function fromFields(f: Record<string, string> | string[]): SessionRecord | null {
+  const h = Array.isArray(f) ? Object.fromEntries(pairs(f)) : f;
+  if (!h.id || !h.userId || !h.expiresAt) return null;
+  return {
+    id: h.id,
+    userId: h.userId,
+    createdAt: Number(h.createdAt),
+    lastSeenAt: Number(h.lastSeenAt),
+    expiresAt: Number(h.expiresAt),
+    ip: h.ip || null,
+    userAgent: h.userAgent || null,
+    amr: h.amr ? h.amr.split(' ') : [],
+    mfaVerified: h.mfaVerified === '1',
+  };
+}
+
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/** The Redis adapter; `prefix` namespaces every key and channel (tests, shared Redis servers). */
+export function createRedisStore(options: { url: string; prefix?: string; logger?: Logger }): Store {
+  const p = options.prefix ?? 'gag:';
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  redis.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'redis connection error'));
+  let subscriber: Redis | null = null;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+
+  const sessKey = (id: string) => `${p}sess:{${id}}`;
+  const rtKey = (sessionId: string, hash: string) => `${p}rt:{${sessionId}}:${hash}`;
+  const userKey = (userId: string) => `${p}usess:{${userId}}`;
+  const rotate = defineScript(redis, ROTATE);
+  const takeHash = defineScript(redis, TAKE_HASH);
+  const touch = defineScript(redis, TOUCH);
+  const increment = defineScript(redis, INCREMENT);
+
+  const ttl = (expiresAt: number, now: number) => Math.max(1, Math.ceil(expiresAt - now));
+
+  return {
+    kind: 'redis',
+    sessions: {
+      async create(session, first) {
+        const ms = ttl(session.expiresAt, session.createdAt);
+        await redis
+          .multi()
+          .hset(sessKey(session.id), toFields(session))
+          .pexpire(sessKey(session.id), ms)
+          .hset(rtKey(session.id, first.hash), { expiresAt: String(first.expiresAt) })
+          .pexpire(rtKey(session.id, first.hash), ttl(first.expiresAt, session.createdAt))
+          .exec();
+        await redis.sadd(userKey(session.userId), session.id);
+        // The index lives as long as the longest session; stale ids are pruned on read.
+        await redis.pexpire(userKey(session.userId), ms, 'GT');
+        await redis.pexpire(userKey(session.userId), ms, 'NX');
+      },
+      async get(id, now) {
+        const session = fromFields(await redis.hgetall(sessKey(id)));
+        return session && session.expiresAt > now ? session : null;
+      },
+      async touch(id, lastSeenAt) {
+        await touch([sessKey(id)], [lastSeenAt]);
+      },
+      async delete(id) {
+        const session = fromFields((await takeHash([sessKey(id)], [])) as string[]);
+        if (session) await redis.srem(userKey(session.userId), id);
+        return session;
+      },
+      async listByUser(userId, now) {
+        const ids = await redis.smembers(userKey(userId));
+        const found = await Promise.all(ids.map(async (id) => fromFields(await redis.hgetall(sessKey(id)))));
+        const stale = ids.filter((_, i) => !found[i]);
+        if (stale.length) await redis.srem(userKey(userId), ...stale);
+        return found.filter((s): s is SessionRecord => !!s && s.expiresAt > now);
+      },
+      async deleteByUser(userId, exceptId) {
+        const ids = (await redis.smembers(userKey(userId))).filter((id) => id !== exceptId);
+        if (!ids.length) return [];
+        await Promise.all(ids.map((id) => redis.del(sessKey(id))));
+        await redis.srem(userKey(userId), ...ids);
+        return ids;
+      },
+      async rotateRefresh(input): Promise<RotateResult> {
+        const keys = [sessKey(input.sessionId), rtKey(input.sessionId, input.oldHash), rtKey(input.sessionId, input.next.hash)];
+        const args = [input.now, input.graceMs, input.next.expiresAt, input.successorBox, ttl(input.next.expiresAt, input.now)];
+        const [status, fields, box] = (await rotate(keys, args)) as [string, string[]?, string?];
+        const session = fields ? fromFields(fields) : null;
+        if (!session) return { status: 'invalid' };
+        if (status === 'grace') return { status, session, successorBox: box ?? '' };
+        if (status === 'reused') {
+          await redis.srem(userKey(session.userId), session.id);
+          return { status, session };
+        }
+        return status === 'rotated' ? { status, session } : { status: 'invalid' };
+      },
+    },
+    counters: {
+      async increment(key, windowMs) {
+        const [count, pttl] = (await increment([`${p}cnt:${key}`], [windowMs])) as [number, number];
+        return { count, resetInMs: pttl > 0 ? pttl : windowMs };
+      },
+      async reset(key) {
+        await redis.del(`${p}cnt:${key}`);
+      },
+    },
+    codes: {
+      async set(key, value, ttlMs) {
+        await redis.set(`${p}code:${key}`, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+      },
+      get: (key) => redis.get(`${p}code:${key}`),
+      take: (key) => redis.getdel(`${p}code:${key}`),
+      async delete(key) {
+        await redis.del(`${p}code:${key}`);
+      },
+    },
+    pubsub: {
+      async publish(channel, message) {
+        await redis.publish(`${p}${channel}`, message);
+      },
+      async subscribe(channel, onMessage) {
+        if (!subscriber) {
+          subscriber = redis.duplicate();
+          subscriber.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'redis subscriber error'));
+          subscriber.on('message', (ch: string, message: string) => {
+            for (const handler of handlers.get(ch) ?? []) handler(message);
+          });
+        }
+        const full = `${p}${channel}`;
+        let set = handlers.get(full);
+        if (!set) {
+          handlers.set(full, (set = new Set()));
+          await subscriber.subscribe(full);
+        }
+        set.add(onMessage);
+        return async () => {
+          set.delete(onMessage);
+          if (set.size === 0 && handlers.get(full) === set) {
+            handlers.delete(full);
+            await subscriber?.unsubscribe(full);
+          }
+        };
+      },
+    },
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      await subscriber?.quit().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

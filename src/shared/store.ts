@@ -1,0 +1,89 @@
+/**
+ * The fast, shared, expiring state of the gateway: sessions, refresh tokens, counters,
+ * one-time codes and pub/sub. Two adapters: Redis (any number of instances) and in-process
+ * (the embedded default, one instance). Each method states what is atomic; nothing else is.
+ *
+ * Times are passed in from `deps.clock` (milliseconds) wherever a decision depends on them,
+ * so a test that moves the clock moves every expiry and grace window on both adapters.
+ */
+export type SessionRecord = {
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  /** RFC 8176 authentication method references, e.g. ["pwd"]. */
+  amr: string[];
+  mfaVerified: boolean;
+};
+
+export type NewRefreshToken = { hash: string; expiresAt: number };
+
+export type RotateInput = {
+  sessionId: string;
+  oldHash: string;
+  next: NewRefreshToken;
+  /** The successor token encrypted under a key derived from the old token (see tokens/refresh.ts). */
+  successorBox: string;
+  now: number;
+  graceMs: number;
+};
+
+export type RotateResult =
+  /** The old token was current: it is now rotated and `next` is stored. */
+  | { status: 'rotated'; session: SessionRecord }
+  /** The old token was rotated less than `graceMs` ago: answer with the same successor. */
+  | { status: 'grace'; session: SessionRecord; successorBox: string }
+  /** The old token was rotated earlier: the session is deleted (reuse of a stolen token). */
+  | { status: 'reused'; session: SessionRecord }
+  /** Unknown or expired token, or its session is gone. */
+  | { status: 'invalid' };
+
+export type SessionStore = {
+  /** Stores a session and its first refresh token. */
+  create(session: SessionRecord, refresh: NewRefreshToken): Promise<void>;
+  /** The session, or null when it is unknown or expired at `now`. */
+  get(id: string, now: number): Promise<SessionRecord | null>;
+  /** Records activity; best effort. */
+  touch(id: string, lastSeenAt: number): Promise<void>;
+  /** Deletes one session (its refresh tokens die with it); returns what was deleted. */
+  delete(id: string): Promise<SessionRecord | null>;
+  listByUser(userId: string, now: number): Promise<SessionRecord[]>;
+  /** Deletes every session of a user except `exceptId`; returns the ids deleted. */
+  deleteByUser(userId: string, exceptId?: string): Promise<string[]>;
+  /** Atomic: of any number of concurrent calls with one token, exactly one rotates it. */
+  rotateRefresh(input: RotateInput): Promise<RotateResult>;
+};
+
+export type CounterStore = {
+  /** Atomic increment within a fixed window that starts at the first hit. */
+  increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  reset(key: string): Promise<void>;
+};
+
+export type CodeStore = {
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<string | null>;
+  /** Atomic get-and-delete: of concurrent takers, exactly one gets the value. */
+  take(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
+};
+
+export type PubSub = {
+  publish(channel: string, message: string): Promise<void>;
+  /** Resolves once the subscription is active; the returned function unsubscribes. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+};
+
+export type Store = {
+  readonly kind: 'memory' | 'redis';
+  sessions: SessionStore;
+  counters: CounterStore;
+  codes: CodeStore;
+  pubsub: PubSub;
+  /** Throws when the store is unreachable (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
