@@ -154,18 +154,19 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
+  const set = (key: string) => !!env[key]?.trim();
+  if (env.NODE_ENV === 'production') {
+    if (!set('SECRET_KEY')) problems.push('SECRET_KEY: required when NODE_ENV=production');
+    if (!set('REDIS_URL')) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is single-instance)');
+    if (!set('DATABASE_URL')) problems.push('DATABASE_URL: required when NODE_ENV=production');
+  }
+  if (set('ADMIN_PASSWORD') && !set('ADMIN_EMAIL')) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
+  if (set('CAPTCHA_VERIFY_URL') && !set('CAPTCHA_SECRET')) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(problems);
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production') {
-    if (!e.SECRET_KEY) problems.push('SECRET_KEY: required when NODE_ENV=production');
-    if (!e.REDIS_URL) problems.push('REDIS_URL: required when NODE_ENV=production (the in-process store is single-instance)');
-    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production');
-  }
-  if (e.ADMIN_PASSWORD && !e.ADMIN_EMAIL) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
-  if (e.CAPTCHA_VERIFY_URL && !e.CAPTCHA_SECRET) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
   if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');

@@ -1,0 +1,44 @@
+import autocannon from 'autocannon';
+import type { LoadSpec } from './load.js';
+import type { Measurement } from './measurement.js';
+
+/** Child side of runLoad: receives one LoadSpec, runs it, sends back a Measurement and exits. */
+process.once('message', (spec: LoadSpec) => {
+  measure(spec).then(
+    (measurement) => process.send!(measurement, () => process.exit(0)),
+    (error: unknown) => {
+      console.error('load generator failed:', error);
+      process.exit(1);
+    },
+  );
+});
+
+async function measure(spec: LoadSpec): Promise<Measurement> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (spec.token) headers.authorization = `Bearer ${spec.token}`;
+  const result = await autocannon({
+    url: spec.url,
+    method: 'POST',
+    headers,
+    body: spec.body,
+    connections: spec.connections,
+    duration: spec.seconds,
+    timeout: 10,
+    // A 200 carrying a GraphQL error is a failure too; autocannon counts these as mismatches.
+    verifyBody: (body) => {
+      const text = String(body);
+      return text.includes(spec.expect) && !text.includes('"errors"');
+    },
+  });
+  return {
+    connections: spec.connections,
+    reqPerSec: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    badBodies: result.mismatches,
+  };
+}

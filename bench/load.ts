@@ -1,0 +1,31 @@
+import { fork } from 'node:child_process';
+import type { Measurement } from './measurement.js';
+
+/** One autocannon run: POST `body` to `url` until `seconds` are up. */
+export type LoadSpec = {
+  url: string;
+  body: string;
+  token?: string;
+  connections: number;
+  seconds: number;
+  /** A substring every good response body contains (bodies with "errors" never count as good). */
+  expect: string;
+};
+
+/**
+ * Runs autocannon in a child process. In this process it would share the event loop with the
+ * gateway it measures, and the load generator's own CPU time would be charged to the server.
+ */
+export function runLoad(spec: LoadSpec): Promise<Measurement> {
+  const child = fork(new URL('./load-worker.ts', import.meta.url), { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    let result: Measurement | undefined;
+    child.once('message', (message) => (result = message as Measurement));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (result) resolve(result);
+      else reject(new Error(`the load generator exited (${signal ?? `code ${code}`}) without a result`));
+    });
+    child.send(spec);
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: the ratios of DESIGN.md "Performance", measured in one run on loopback.
+ *   me/bare       gateway `me` with a valid token vs a bare yoga `{ __typename }` server
+ *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency
+ * Settings (env): BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
+ * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
+ * DATABASE_URL + REDIS_URL to measure against existing servers.
+ * Exits 1 on an error or a failed request, never on a missed target.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { runArgon2Ceiling } from './argon2-ceiling.js';
+import { provideBackends } from './backends.js';
+import { createCleanup, type Cleanup } from './cleanup.js';
+import { graphqlBody, postGraphql } from './graphql-client.js';
+import { runLoad, type LoadSpec } from './load.js';
+import { failures, type Measurement } from './measurement.js';
+import { printReport, type Results } from './report.js';
+import { startBareYoga, startGateway } from './servers.js';
+
+type Settings = { seconds: number; warmupSeconds: number; connections: number; loginConnections: number };
+type User = { email: string; password: string; accessToken: string };
+
+function readSettings(env: NodeJS.ProcessEnv): Settings {
+  return {
+    seconds: integerSetting(env, 'BENCH_SECONDS', 10, 1),
+    warmupSeconds: integerSetting(env, 'BENCH_WARMUP_SECONDS', 2, 0),
+    connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
+    loginConnections: integerSetting(env, 'BENCH_LOGIN_CONNECTIONS', 2 * availableParallelism(), 1),
+  };
+}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}`);
+  return value;
+}
+
+async function registerUser(gatewayUrl: string): Promise<User> {
+  const email = `bench-${randomBytes(6).toString('hex')}@example.com`;
+  const password = randomBytes(18).toString('base64url');
+  const query = 'mutation Register($input: RegisterInput!) { register(input: $input) { auth { accessToken } } }';
+  const data = await postGraphql(gatewayUrl, graphqlBody(query, { input: { email, password } }));
+  const accessToken = (data.register as { auth: { accessToken: string } | null }).auth?.accessToken;
+  if (!accessToken) throw new Error('register returned no access token (is email verification required?)');
+  return { email, password, accessToken };
+}
+
+/** A `me` run that only measured UNAUTHENTICATED answers would be meaningless: check first. */
+async function assertMe(gatewayUrl: string, user: User): Promise<void> {
+  const data = await postGraphql(gatewayUrl, graphqlBody('query { me { id email } }'), user.accessToken).catch((error: Error) => {
+    throw new Error(`me with the fresh access token failed, not benchmarking: ${error.message}`);
+  });
+  const me = data.me as { email?: string } | null;
+  if (me?.email !== user.email) throw new Error(`me returned ${JSON.stringify(me)}, expected ${user.email}`);
+}
+
+async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, settings: Settings): Promise<Measurement> {
+  console.log(`${label}: ${spec.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
+  if (settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds });
+  return runLoad({ ...spec, seconds: settings.seconds });
+}
+
+async function measureAll(urls: { bare: string; gateway: string }, user: User, settings: Settings): Promise<Results> {
+  const { connections, loginConnections } = settings;
+  const bare = await measureHttp('bare', { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' }, settings);
+  const meBody = graphqlBody('query { me { id email } }');
+  const me = await measureHttp('me', { url: urls.gateway, body: meBody, token: user.accessToken, connections, expect: `"email":"${user.email}"` }, settings);
+  const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
+  const loginBody = graphqlBody(loginQuery, { input: { email: user.email, password: user.password } });
+  const login = await measureHttp('login', { url: urls.gateway, body: loginBody, connections: loginConnections, expect: '"accessToken":"' }, settings);
+  console.log(`argon2 ceiling: ${loginConnections} concurrent verifications, ${settings.seconds} s`);
+  const argon2 = await runArgon2Ceiling(loginConnections, settings.seconds);
+  return { bare, me, login, argon2 };
+}
+
+async function main(cleanup: Cleanup): Promise<number> {
+  const settings = readSettings(process.env);
+  const backends = await provideBackends(process.env, cleanup);
+  console.log(`backend: ${backends.label}`);
+  const gateway = await startGateway(backends, cleanup);
+  const bare = await startBareYoga(cleanup);
+  const user = await registerUser(gateway);
+  await assertMe(gateway, user);
+  const results = await measureAll({ bare, gateway }, user, settings);
+  printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
+  return Object.values(results).some((m) => failures(m) > 0) ? 1 : 0;
+}
+
+const cleanup = createCleanup();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup.run().finally(() => process.exit(130)));
+}
+let exitCode = 1;
+try {
+  exitCode = await main(cleanup);
+} catch (error) {
+  console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+} finally {
+  await cleanup.run();
+}
+// Explicit: a handle left open by a driver must not keep a finished benchmark alive.
+process.exit(exitCode);

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { createApp } from '../src/app.js';
+import { bootstrap } from '../src/bootstrap.js';
+import { loadConfig } from '../src/config.js';
+import { createDatabase } from '../src/db/client.js';
+import { closeDeps, createDeps } from '../src/deps.js';
+import type { Backends } from './backends.js';
+import type { Cleanup } from './cleanup.js';
+
+/**
+ * The real gateway, in this process, on a free loopback port. The config is built from these
+ * overrides only, not from process.env, so the operator's own settings (ADMIN_*, SMTP_URL...)
+ * cannot change what is measured. There is no rate limiter yet; when one gets config, raise
+ * its limits here, or the login run measures the limiter instead of the sign-in path.
+ */
+export async function startGateway(backends: Backends, cleanup: Cleanup): Promise<string> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SECRET_KEY: randomBytes(36).toString('base64url'),
+    DATABASE_URL: backends.databaseUrl,
+    REDIS_URL: backends.redisUrl,
+    DATA_DIR: backends.dataDir,
+  });
+  // Without DATABASE_URL the gateway would keep PGlite on disk under DATA_DIR; the embedded
+  // fallback measures it in memory instead, so it is passed in (and closed) by us.
+  const database = backends.databaseUrl ? undefined : createDatabase({ dataDir: 'memory://' });
+  if (database) cleanup.add('close PGlite', () => database.close());
+  const deps = await createDeps(config, { storePrefix: 'bench:', ...(database ? { database } : {}) });
+  cleanup.add('close the gateway deps', () => closeDeps(deps, { database: !database, store: true }));
+  await bootstrap(deps);
+  const app = createApp(deps);
+  const { url } = await app.start(0, '127.0.0.1');
+  cleanup.add('stop the gateway', () => app.stop());
+  return url;
+}
+
+/** The baseline: graphql-yoga with a one-field schema and its defaults, on node:http. */
+export async function startBareYoga(cleanup: Cleanup): Promise<string> {
+  const yoga = createYoga({
+    schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
+    logging: false,
+    graphiql: false,
+    landingPage: false,
+  });
+  const server = createServer(yoga);
+  const port = await listen(server);
+  cleanup.add('stop the bare yoga server', async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await yoga.dispose();
+  });
+  return `http://127.0.0.1:${port}/graphql`;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('starts on documented defaults with no environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost:4000',
+      appUrl: 'http://localhost:4000',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      dataDir: './.data',
+      accessTokenTtlMs: 15 * 60_000,
+      refreshTokenTtlMs: 30 * 86_400_000,
+      refreshReuseGraceMs: 10_000,
+      passwordMinLength: 8,
+      mfaMethods: ['TOTP', 'SMS', 'EMAIL'],
+      requireEmailVerification: false,
+      trustProxy: { kind: 'none' },
+      logLevel: 'info',
+      nodeEnv: 'development',
+      isProduction: false,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('parses every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      PUBLIC_URL: 'https://auth.example.com/',
+      APP_URL: 'https://app.example.com',
+      DATABASE_URL: 'postgres://u:p@db/auth',
+      REDIS_URL: 'rediss://cache:6380',
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '7d',
+      REFRESH_REUSE_GRACE: '0s',
+      PASSWORD_MIN_LENGTH: '12',
+      MFA_METHODS: 'totp, email',
+      REQUIRE_EMAIL_VERIFICATION: 'true',
+      TRUST_PROXY: '2',
+      CAPTCHA_VERIFY_URL: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
+      CAPTCHA_SECRET: 'x',
+      SMTP_URL: 'smtp://mail:1025',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      publicUrl: 'https://auth.example.com',
+      accessTokenTtlMs: 300_000,
+      refreshTokenTtlMs: 7 * 86_400_000,
+      refreshReuseGraceMs: 0,
+      passwordMinLength: 12,
+      mfaMethods: ['TOTP', 'EMAIL'],
+      requireEmailVerification: true,
+      trustProxy: { kind: 'hops', hops: 2 },
+    });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.1', '10.0.0.2'] });
+  });
+
+  it('names every bad variable in one error, without echoing values', () => {
+    const secret = 'short-secret-value';
+    const list = problems({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://nope',
+      SECRET_KEY: secret,
+      ACCESS_TOKEN_TTL: 'soon',
+      PASSWORD_MIN_LENGTH: '4',
+      MFA_METHODS: 'TOTP,FAX',
+      LOG_LEVEL: 'loud',
+      TRUST_PROXY: 'maybe?',
+      REQUIRE_EMAIL_VERIFICATION: 'perhaps',
+    });
+    const named = list.map((p) => p.split(':')[0]);
+    for (const key of ['PORT', 'DATABASE_URL', 'SECRET_KEY', 'ACCESS_TOKEN_TTL', 'PASSWORD_MIN_LENGTH', 'MFA_METHODS.1', 'LOG_LEVEL', 'TRUST_PROXY', 'REQUIRE_EMAIL_VERIFICATION']) {
+      expect(named).toContain(key);
+    }
+    expect(list.join('\n')).not.toContain(secret);
+  });
+
+  it('refuses production without SECRET_KEY, REDIS_URL and DATABASE_URL', () => {
+    const list = problems({ NODE_ENV: 'production' });
+    expect(list.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'REDIS_URL', 'SECRET_KEY']);
+    const ok = loadConfig({
+      NODE_ENV: 'production',
+      SECRET_KEY: 'x'.repeat(32),
+      REDIS_URL: 'redis://r',
+      DATABASE_URL: 'postgres://d/db',
+    });
+    expect(ok.isProduction).toBe(true);
+  });
+
+  it('checks relations between variables', () => {
+    expect(problems({ REFRESH_TOKEN_TTL: '10m', ACCESS_TOKEN_TTL: '15m' })).toEqual([expect.stringMatching(/^REFRESH_TOKEN_TTL:/)]);
+    expect(problems({ REFRESH_REUSE_GRACE: '5m' })).toEqual([expect.stringMatching(/^REFRESH_REUSE_GRACE:/)]);
+    expect(problems({ ADMIN_PASSWORD: 'x' })).toEqual([expect.stringMatching(/^ADMIN_EMAIL:/)]);
+    expect(problems({ CAPTCHA_VERIFY_URL: 'https://x.test/verify' })).toEqual([expect.stringMatching(/^CAPTCHA_SECRET:/)]);
+  });
+
+  it('the process exits with the message when started with bad configuration', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const result = spawnSync('node', ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: 'x' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PORT:');
+    expect(result.stderr).toContain('SECRET_KEY: required when NODE_ENV=production');
+  });
+});

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { expectOk, signUp } from './support/actions.js';
+
+describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp(await createShared(backend));
+  });
+  afterAll(() => app?.close());
+
+  it('GET /healthz answers while the process is up', async () => {
+    const response = await app.fetch('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz checks the database and the store', async () => {
+    const ok = await app.fetch('/readyz');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ok', database: 'ok', store: 'ok' });
+    const ping = app.deps.store.ping;
+    app.deps.store.ping = () => Promise.reject(new Error('store down'));
+    try {
+      const down = await app.fetch('/readyz');
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ status: 'unavailable', database: 'ok', store: 'unavailable' });
+    } finally {
+      app.deps.store.ping = ping;
+    }
+  });
+
+  it('GET /.well-known/jwks.json publishes public keys only', async () => {
+    const response = await app.fetch('/.well-known/jwks.json');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toContain('max-age');
+    const { keys } = (await response.json()) as { keys: Array<Record<string, string>> };
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+      expect(key.d).toBeUndefined();
+    }
+  });
+
+  it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
+    const given = await app.fetch('/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    const unsafe = await app.fetch('/healthz', { headers: { 'x-request-id': 'bad id\nwith newline'.replace('\n', ' ') } });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('serves GraphiQL in development', async () => {
+    const response = await app.fetch('/graphql', { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('GraphiQL');
+  });
+
+  it('answers malformed operations with a client error code, never a masked one', async () => {
+    const unknown = await app.gql('{ nope }');
+    expect(unknown.errors?.[0]?.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+    expect(unknown.errors?.[0]?.message).toContain('nope');
+    const badVariable = await app.gql('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: 1 } });
+    expect(badVariable.errors?.[0]?.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+  });
+
+  it('exposes the error codes as an enum for client code generation', async () => {
+    const result = expectOk(await app.gql('{ __type(name: "ErrorCode") { enumValues { name } } }'));
+    const names = result.__type.enumValues.map((v: { name: string }) => v.name);
+    expect(names).toEqual(expect.arrayContaining(['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_CREDENTIALS', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR']));
+  });
+
+  it('logs one line per request with method, path, status and id, and never the body', async () => {
+    const user = await signUp(app);
+    const line = app.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.path === '/graphql');
+    expect(line).toMatchObject({ method: 'POST', status: 200, reqId: expect.any(String) });
+    expect(app.logs.join('\n')).not.toContain(user.email);
+  });
+});
+
+describe.runIf(backends().includes('real'))('production mode (real)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production' } });
+  });
+  afterAll(() => app?.close());
+
+  it('turns GraphiQL off', async () => {
+    const response = await app.fetch('/graphql', { headers: { accept: 'text/html' } });
+    expect(await response.text()).not.toContain('GraphiQL');
+  });
+});

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { bootstrap } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config.js';
+import { closeDeps, createDeps, type Deps } from '../../src/deps.js';
+import type { Clock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createArgon2Hasher, type PasswordHasher } from '../../src/shared/password-hasher.js';
+
+export type Backend = 'embedded' | 'real';
+
+/** The embedded backends always; real PostgreSQL + Redis when the suite could start them. */
+export function backends(): Backend[] {
+  return inject('postgresUrl') ? ['embedded', 'real'] : ['embedded'];
+}
+
+export type TestClock = Clock & { advance(ms: number): void };
+
+export function createTestClock(start = Date.now()): TestClock {
+  let now = start;
+  return { now: () => now, advance: (ms) => void (now += ms) };
+}
+
+export type CountingHasher = PasswordHasher & { calls: { hash: number; verify: number } };
+
+/** Real argon2id with cheap parameters (tests are not a KDF benchmark) that counts its calls. */
+export function createCountingHasher(): CountingHasher {
+  const inner = createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+  const calls = { hash: 0, verify: 0 };
+  return {
+    calls,
+    hash: (p) => (calls.hash++, inner.hash(p)),
+    verify: (h, p) => (calls.verify++, inner.verify(h, p)),
+    needsRehash: (h) => inner.needsRehash(h),
+  };
+}
+
+/** Where an app keeps its state; two apps given the same one are two instances of one deployment. */
+export type Shared = { backend: Backend; env: Record<string, string>; storePrefix?: string };
+
+export async function createShared(backend: Backend, dataDir = 'memory://'): Promise<Shared> {
+  if (backend === 'embedded') return { backend, env: { DATA_DIR: dataDir } };
+  const name = `t_${randomUUID().replace(/-/g, '')}`;
+  const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(inject('postgresUrl'));
+  url.pathname = `/${name}`;
+  return { backend, env: { DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') }, storePrefix: `${name}:` };
+}
+
+export type GqlResult<T = Record<string, any>> = {
+  status: number;
+  headers: Headers;
+  data: T | null;
+  errors: Array<{ message: string; path?: string[]; extensions: Record<string, any> }> | undefined;
+};
+
+export type TestApp = {
+  deps: Deps;
+  app: App;
+  clock: TestClock;
+  hasher: CountingHasher;
+  /** Every log line the app wrote, as raw JSON text. */
+  logs: string[];
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GqlResult<T>>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Listens on a free loopback port (for WebSocket tests); returns the GraphQL URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+};
+
+export const SECRET_KEY = 'test-secret-key-0123456789-abcdefghijklmnop';
+
+export async function createTestApp(shared: Shared, options: { env?: Record<string, string>; clock?: TestClock } = {}): Promise<TestApp> {
+  const logs: string[] = [];
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    SECRET_KEY,
+    PUBLIC_URL: 'http://gateway.test',
+    ...shared.env,
+    ...options.env,
+  });
+  const clock = options.clock ?? createTestClock();
+  const hasher = createCountingHasher();
+  const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
+  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix });
+  await bootstrap(deps);
+  const app = createApp(deps);
+  const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(`http://gateway.test${path}`, init));
+  return {
+    deps,
+    app,
+    clock,
+    hasher,
+    logs,
+    fetch,
+    async gql(query, variables, opts = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const body = (await response.json()) as { data?: any; errors?: any };
+      return { status: response.status, headers: response.headers, data: body.data ?? null, errors: body.errors };
+    },
+    async listen() {
+      const { port } = await app.start(0, '127.0.0.1');
+      return `http://127.0.0.1:${port}/graphql`;
+    },
+    async close() {
+      await app.stop();
+      await closeDeps(deps);
+    },
+  };
+}
