@@ -108,6 +108,12 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
     sessions: {
       async create(session, first) {
         const ms = ttl(session.expiresAt, session.createdAt);
+        // Index first: a crash in between leaves a stale id (pruned on read), never a session
+        // that "log out everywhere" cannot find.
+        await redis.sadd(userKey(session.userId), session.id);
+        // The index lives as long as the longest session.
+        await redis.pexpire(userKey(session.userId), ms, 'GT');
+        await redis.pexpire(userKey(session.userId), ms, 'NX');
         await redis
           .multi()
           .hset(sessKey(session.id), toFields(session))
@@ -115,10 +121,6 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
           .hset(rtKey(session.id, first.hash), { expiresAt: String(first.expiresAt) })
           .pexpire(rtKey(session.id, first.hash), ttl(first.expiresAt, session.createdAt))
           .exec();
-        await redis.sadd(userKey(session.userId), session.id);
-        // The index lives as long as the longest session; stale ids are pruned on read.
-        await redis.pexpire(userKey(session.userId), ms, 'GT');
-        await redis.pexpire(userKey(session.userId), ms, 'NX');
       },
       async get(id, now) {
         const session = fromFields(await redis.hgetall(sessKey(id)));
@@ -157,7 +159,11 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
           await redis.srem(userKey(session.userId), session.id);
           return { status, session };
         }
-        return status === 'rotated' ? { status, session } : { status: 'invalid' };
+        if (status !== 'rotated') return { status: 'invalid' };
+        // The session now lives longer: so must the index that "log out everywhere" reads.
+        const ms = ttl(session.expiresAt, input.now);
+        await redis.pexpire(userKey(session.userId), ms, 'GT');
+        return { status, session };
       },
     },
     counters: {

@@ -90,7 +90,7 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
   const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix });
   await bootstrap(deps);
   const app = createApp(deps);
-  const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(`http://gateway.test${path}`, init));
+  const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new URL(`http://gateway.test${path}`), init ?? {}));
   return {
     deps,
     app,
