@@ -9,7 +9,9 @@ import { GraphQLError } from 'graphql';
 import { isUnexpected, maskError } from './graphql/errors.js';
 import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-logging.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
+import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
+import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './shared/logger.js';
 
@@ -56,7 +58,7 @@ export function createApp(deps: Deps): App {
     graphiql: !config.isProduction,
     landingPage: false,
     batching: false,
-    maskedErrors: { maskError: (error, message) => maskError(error, message), isDev: false },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, { production: config.isProduction }), isDev: false },
     logging: yogaLogger(logger),
     context: async ({ request, req, connectionParams, requestId }) => {
       const node = nodeRequestInfo(req);
@@ -70,7 +72,13 @@ export function createApp(deps: Deps): App {
         forwardedFor: request?.headers.get('x-forwarded-for') ?? node.forwardedFor,
       });
     },
-    plugins: [useRequestId(deps), useRoutes(deps), useErrorLogging(deps)],
+    plugins: [
+      useRequestId(deps),
+      useRoutes(deps),
+      useErrorLogging(deps),
+      useValidationErrors({ production: config.isProduction }),
+      ...(config.isProduction ? [useNoIntrospection()] : []),
+    ],
   });
 
   const server = createServer(yoga);

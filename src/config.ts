@@ -7,8 +7,10 @@ export type MfaMethodName = (typeof MFA_METHOD_NAMES)[number];
 
 const boolean = (fallback: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .string()
     .optional()
+    .transform((v) => v?.trim().toLowerCase())
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional())
     .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
 
 const duration = (fallback: string) =>

@@ -55,12 +55,14 @@ describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
     expect(await response.text()).toContain('GraphiQL');
   });
 
-  it('answers malformed operations with a client error code, never a masked one', async () => {
+  it('answers malformed operations with BAD_USER_INPUT, never a masked error', async () => {
     const unknown = await app.gql('{ nope }');
-    expect(unknown.errors?.[0]?.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+    expect(unknown.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    const unparsable = await app.gql('{ me { ');
+    expect(unparsable.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
     expect(unknown.errors?.[0]?.message).toContain('nope');
     const badVariable = await app.gql('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: 1 } });
-    expect(badVariable.errors?.[0]?.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+    expect(badVariable.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
   });
 
   it('exposes the error codes as an enum for client code generation', async () => {
@@ -87,5 +89,20 @@ describe.runIf(backends().includes('real'))('production mode (real)', () => {
   it('turns GraphiQL off', async () => {
     const response = await app.fetch('/graphql', { headers: { accept: 'text/html' } });
     expect(await response.text()).not.toContain('GraphiQL');
+  });
+
+  it('refuses introspection but still answers __typename', async () => {
+    const schema = await app.gql('{ __schema { types { name } } }');
+    expect(schema.data).toBeNull();
+    expect(schema.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    const type = await app.gql('{ __type(name: "User") { name } }');
+    expect(type.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    expect((await app.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it('does not suggest field names', async () => {
+    const result = await app.gql('{ mee { id } }');
+    expect(result.errors?.[0]?.message).toContain('mee');
+    expect(result.errors?.[0]?.message).not.toContain('Did you mean');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -45,8 +45,10 @@ export function createDatabase(options: { url?: string; dataDir?: string; max?: 
     };
   }
   const dir = options.dataDir ?? 'memory://';
-  const location = dir.startsWith('memory://') ? dir : join(dir, 'pgdata');
-  if (!location.startsWith('memory://')) mkdirSync(location, { recursive: true });
+  const inMemory = dir.startsWith('memory://');
+  const location = inMemory ? dir : join(dir, 'pgdata');
+  const unlock = inMemory ? () => {} : lockDataDir(dir);
+  if (!inMemory) mkdirSync(location, { recursive: true });
   const client = new PGlite(location);
   const pg = drizzlePglite(client, { schema });
   return {
@@ -54,6 +56,38 @@ export function createDatabase(options: { url?: string; dataDir?: string; max?: 
     kind: 'pglite',
     migrate: () => migratePglite(pg, { migrationsFolder }),
     ping: async () => void (await client.query('select 1')),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      unlock();
+    },
   };
+}
+
+/**
+ * PGlite is one process's database: a second process on the same directory (a second
+ * `npm start`, or a script while the server runs) would silently lose or corrupt writes.
+ */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'gateway.lock');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (holder && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`DATA_DIR ${dir} is in use by process ${holder}: the embedded database serves one process (stop it, or set DATABASE_URL)`);
+    }
+    writeFileSync(file, String(process.pid));
+  }
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

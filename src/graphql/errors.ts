@@ -12,18 +12,26 @@ builder.enumType('ErrorCode', {
  * GraphQLError raised on purpose (validation, scope-auth) passes; anything else is masked,
  * so no database or Redis message, stack or secret reaches a client.
  */
-export function maskError(error: unknown, message: string): GraphQLError {
+export function maskError(error: unknown, message: string, options: { production: boolean }): GraphQLError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   const path = error instanceof GraphQLError ? error.path : undefined;
   if (original instanceof DomainError) {
     return new GraphQLError(original.message, { path, extensions: { code: original.code, ...original.extensions } });
   }
   if (original instanceof GraphQLError) {
-    // Parse, validation and coercion errors carry no code of their own: they are the client's input.
-    const code = original.extensions.code ?? 'BAD_USER_INPUT';
-    return new GraphQLError(original.message, { ...pick(original), path: path ?? original.path, extensions: { ...original.extensions, code } });
+    // Parse, validation and coercion errors are the client's input: yoga's own codes for them
+    // (GRAPHQL_PARSE_FAILED, ...) become BAD_USER_INPUT so every code is one of ErrorCode.
+    const given = original.extensions.code;
+    const code = typeof given === 'string' && (ERROR_CODES as readonly string[]).includes(given) ? given : 'BAD_USER_INPUT';
+    const text = options.production ? withoutSuggestions(original.message) : original.message;
+    return new GraphQLError(text, { ...pick(original), path: path ?? original.path, extensions: { ...original.extensions, code } });
   }
   return new GraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+/** "Did you mean ...?" maps the schema for a caller who may not read it (introspection is off in production). */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean .*\?$/, '');
 }
 
 function pick(error: GraphQLError) {

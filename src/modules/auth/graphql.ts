@@ -35,7 +35,7 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
     auth: t.field({
       type: AuthPayload,
       nullable: true,
-      description: 'Null when the account must verify its email first, or when no password was given.',
+      description: "The new account's first session. (Null once email verification or passwordless sign-up apply; neither ships in this release.)",
       resolve: (p) => p.auth,
     }),
   }),
@@ -44,14 +44,14 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
 const RegisterInput = builder.inputType('RegisterInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
-    password: t.string({ description: 'When omitted a random password is set and a password-reset email is sent.' }),
+    password: t.string({ description: 'Required in this release: passwordless sign-up arrives with the email flows.' }),
     name: t.string(),
     firstName: t.string(),
     lastName: t.string(),
     language: t.string(),
     phone: t.string(),
-    captchaToken: t.string(),
-    setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies.' }),
+    captchaToken: t.string({ description: 'Reserved for CAPTCHA verification (not in this release).' }),
+    setCookie: t.boolean({ description: 'Reserved for HttpOnly cookie delivery (not in this release; true is refused).' }),
   }),
 });
 
@@ -96,7 +96,7 @@ builder.mutationField('login', (t) =>
 builder.mutationField('refreshToken', (t) =>
   t.field({
     type: AuthPayload,
-    description: 'Takes the refresh token from the argument, else from the refresh cookie.',
+    description: 'Rotates the given refresh token: the old one stops working (after a short grace) and a new pair is returned.',
     authScopes: { public: true },
     args: { refreshToken: t.arg.string() },
     resolve: (_, args, ctx) => refresh(ctx.deps, args.refreshToken, ctx.meta),
