@@ -50,7 +50,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     if (!config.redisUrl) logger.warn('no REDIS_URL: using the in-process store; run a single instance only');
     const secret = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir });
     if (secret.generated) logger.warn({ dataDir: config.dataDir }, 'no SECRET_KEY: generated a development key in DATA_DIR');
-    const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, accessTokenTtlMs: config.accessTokenTtlMs });
+    const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
     const dummyPasswordHash = await hasher.hash(random.token(24));
     return { config, database, db: database.db, store, clock, random, hasher, keys, logger, dummyPasswordHash };
   } catch (error) {

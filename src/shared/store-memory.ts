@@ -79,7 +79,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         const entry = tokens?.get(input.oldHash);
         if (!session || !tokens || !entry || session.expiresAt <= input.now || entry.expiresAt <= input.now) return { status: 'invalid' };
         if (entry.rotatedAt !== undefined) {
-          if (input.now - entry.rotatedAt <= input.graceMs) {
+          if (input.graceMs > 0 && input.now - entry.rotatedAt <= input.graceMs) {
             return { status: 'grace', session: { ...session }, successorBox: entry.successorBox ?? '' };
           }
           removeSession(session.id);
@@ -87,8 +87,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         }
         entry.rotatedAt = input.now;
         entry.successorBox = input.successorBox;
-        tokens.set(input.next.hash, { expiresAt: input.next.expiresAt });
-        session.expiresAt = input.next.expiresAt;
+        tokens.set(input.next.hash, { expiresAt: session.expiresAt });
         session.lastSeenAt = input.now;
         return { status: 'rotated', session: { ...session } };
       },

@@ -12,18 +12,17 @@ if not sexp or tonumber(sexp) <= now then return {'invalid'} end
 local r = redis.call('HMGET', KEYS[2], 'expiresAt', 'rotatedAt', 'successorBox')
 if not r[1] or tonumber(r[1]) <= now then return {'invalid'} end
 if r[2] then
-  if now - tonumber(r[2]) <= tonumber(ARGV[2]) then
+  if tonumber(ARGV[2]) > 0 and now - tonumber(r[2]) <= tonumber(ARGV[2]) then
     return {'grace', redis.call('HGETALL', KEYS[1]), r[3]}
   end
   local s = redis.call('HGETALL', KEYS[1])
   redis.call('DEL', KEYS[1])
   return {'reused', s}
 end
-redis.call('HSET', KEYS[2], 'rotatedAt', ARGV[1], 'successorBox', ARGV[4])
-redis.call('HSET', KEYS[3], 'expiresAt', ARGV[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3], 'lastSeenAt', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[2], 'rotatedAt', ARGV[1], 'successorBox', ARGV[3])
+redis.call('HSET', KEYS[3], 'expiresAt', sexp)
+redis.call('PEXPIRE', KEYS[3], math.max(1, tonumber(sexp) - now))
+redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1])
 return {'rotated', redis.call('HGETALL', KEYS[1])}
 `;
 const TAKE_HASH = `local s = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return s`;
@@ -150,7 +149,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
       },
       async rotateRefresh(input): Promise<RotateResult> {
         const keys = [sessKey(input.sessionId), rtKey(input.sessionId, input.oldHash), rtKey(input.sessionId, input.next.hash)];
-        const args = [input.now, input.graceMs, input.next.expiresAt, input.successorBox, ttl(input.next.expiresAt, input.now)];
+        const args = [input.now, input.graceMs, input.successorBox];
         const [status, fields, box] = (await rotate(keys, args)) as [string, string[]?, string?];
         const session = fields ? fromFields(fields) : null;
         if (!session) return { status: 'invalid' };
@@ -159,11 +158,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
           await redis.srem(userKey(session.userId), session.id);
           return { status, session };
         }
-        if (status !== 'rotated') return { status: 'invalid' };
-        // The session now lives longer: so must the index that "log out everywhere" reads.
-        const ms = ttl(session.expiresAt, input.now);
-        await redis.pexpire(userKey(session.userId), ms, 'GT');
-        return { status, session };
+        return status === 'rotated' ? { status, session } : { status: 'invalid' };
       },
     },
     counters: {

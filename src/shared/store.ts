@@ -24,7 +24,12 @@ export type NewRefreshToken = { hash: string; expiresAt: number };
 export type RotateInput = {
   sessionId: string;
   oldHash: string;
-  next: NewRefreshToken;
+  /**
+   * The successor's hash. It expires with the session: rotation never extends a session,
+   * so a session ends REFRESH_TOKEN_TTL after sign-in however active it is
+   * (NIST SP 800-63B §7.2: reauthenticate at least every 30 days).
+   */
+  next: { hash: string };
   /** The successor token encrypted under a key derived from the old token (see tokens/refresh.ts). */
   successorBox: string;
   now: number;

@@ -101,13 +101,12 @@ export async function refresh(deps: Deps, token: string | null | undefined, meta
   const parsed = token ? parseRefreshToken(token) : null;
   if (!token || !parsed) throw new InvalidTokenError();
   const next = mintRefreshToken(deps, parsed.sessionId);
-  const now = deps.clock.now();
   const result = await deps.store.sessions.rotateRefresh({
     sessionId: parsed.sessionId,
     oldHash: parsed.hash,
-    next: { hash: next.hash, expiresAt: now + deps.config.refreshTokenTtlMs },
+    next: { hash: next.hash },
     successorBox: sealSuccessor(token, next.token),
-    now,
+    now: deps.clock.now(),
     graceMs: deps.config.refreshReuseGraceMs,
   });
   if (result.status === 'invalid') throw new InvalidTokenError();
