@@ -9,7 +9,7 @@ import { percentile, type Measurement } from './measurement.js';
  * hasher (same parameters, same concurrency limit), for `seconds`. Latency includes the wait
  * for a hashing slot, as it does for a login.
  */
-export async function runArgon2Ceiling(workers: number, seconds: number): Promise<Measurement> {
+export async function runArgon2Ceiling(workers: number, seconds: number, signal: AbortSignal): Promise<Measurement> {
   const hasher = createArgon2Hasher();
   const password = randomBytes(18).toString('base64url');
   const hash = await hasher.hash(password);
@@ -17,13 +17,14 @@ export async function runArgon2Ceiling(workers: number, seconds: number): Promis
   const start = performance.now();
   const deadline = start + seconds * 1000;
   const loop = async () => {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && !signal.aborted) {
       const began = performance.now();
       if (!(await hasher.verify(hash, password))) throw new Error('argon2 verify rejected the right password');
       durations.push(performance.now() - began);
     }
   };
   await Promise.all(Array.from({ length: workers }, loop));
+  signal.throwIfAborted();
   const elapsedSeconds = (performance.now() - start) / 1000;
   durations.sort((a, b) => a - b);
   return {

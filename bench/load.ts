@@ -16,15 +16,18 @@ export type LoadSpec = {
  * Runs autocannon in a child process. In this process it would share the event loop with the
  * gateway it measures, and the load generator's own CPU time would be charged to the server.
  */
-export function runLoad(spec: LoadSpec): Promise<Measurement> {
-  const child = fork(new URL('./load-worker.ts', import.meta.url), { stdio: 'inherit' });
+export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<Measurement> {
+  signal.throwIfAborted();
+  // Aborting kills the child: the gateway must not be stopped while it is still under load.
+  const child = fork(new URL('./load-worker.ts', import.meta.url), { stdio: 'inherit', signal });
   return new Promise((resolve, reject) => {
     let result: Measurement | undefined;
     child.once('message', (message) => (result = message as Measurement));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
+    // On abort, wait for 'exit' instead: only then has the last request been sent.
+    child.once('error', (error) => signal.aborted || reject(error));
+    child.once('exit', (code, killedBy) => {
       if (result) resolve(result);
-      else reject(new Error(`the load generator exited (${signal ?? `code ${code}`}) without a result`));
+      else reject(signal.aborted ? signal.reason : new Error(`the load generator exited (${killedBy ?? `code ${code}`}) without a result`));
     });
     child.send(spec);
   });

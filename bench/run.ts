@@ -57,26 +57,29 @@ async function assertMe(gatewayUrl: string, user: User): Promise<void> {
   if (me?.email !== user.email) throw new Error(`me returned ${JSON.stringify(me)}, expected ${user.email}`);
 }
 
-async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, settings: Settings): Promise<Measurement> {
+async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, settings: Settings, signal: AbortSignal): Promise<Measurement> {
   console.log(`${label}: ${spec.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
-  if (settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds });
-  return runLoad({ ...spec, seconds: settings.seconds });
+  if (settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds }, signal);
+  return runLoad({ ...spec, seconds: settings.seconds }, signal);
 }
 
-async function measureAll(urls: { bare: string; gateway: string }, user: User, settings: Settings): Promise<Results> {
-  const { connections, loginConnections } = settings;
-  const bare = await measureHttp('bare', { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' }, settings);
+async function measureAll(urls: { bare: string; gateway: string }, user: User, settings: Settings, signal: AbortSignal): Promise<Results> {
+  const { connections, loginConnections: loginConns } = settings;
+  const bareSpec = { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
+  const bare = await measureHttp('bare', bareSpec, settings, signal);
   const meBody = graphqlBody('query { me { id email } }');
-  const me = await measureHttp('me', { url: urls.gateway, body: meBody, token: user.accessToken, connections, expect: `"email":"${user.email}"` }, settings);
+  const meSpec = { url: urls.gateway, body: meBody, token: user.accessToken, connections, expect: `"email":"${user.email}"` };
+  const me = await measureHttp('me', meSpec, settings, signal);
   const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
   const loginBody = graphqlBody(loginQuery, { input: { email: user.email, password: user.password } });
-  const login = await measureHttp('login', { url: urls.gateway, body: loginBody, connections: loginConnections, expect: '"accessToken":"' }, settings);
-  console.log(`argon2 ceiling: ${loginConnections} concurrent verifications, ${settings.seconds} s`);
-  const argon2 = await runArgon2Ceiling(loginConnections, settings.seconds);
+  const loginSpec = { url: urls.gateway, body: loginBody, connections: loginConns, expect: '"accessToken":"' };
+  const login = await measureHttp('login', loginSpec, settings, signal);
+  console.log(`argon2 ceiling: ${loginConns} concurrent verifications, ${settings.seconds} s`);
+  const argon2 = await runArgon2Ceiling(loginConns, settings.seconds, signal);
   return { bare, me, login, argon2 };
 }
 
-async function main(cleanup: Cleanup): Promise<number> {
+async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   const settings = readSettings(process.env);
   const backends = await provideBackends(process.env, cleanup);
   console.log(`backend: ${backends.label}`);
@@ -84,22 +87,31 @@ async function main(cleanup: Cleanup): Promise<number> {
   const bare = await startBareYoga(cleanup);
   const user = await registerUser(gateway);
   await assertMe(gateway, user);
-  const results = await measureAll({ bare, gateway }, user, settings);
+  const results = await measureAll({ bare, gateway }, user, settings, signal);
   printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
   return Object.values(results).some((m) => failures(m) > 0) ? 1 : 0;
 }
 
 const cleanup = createCleanup();
+// A signal stops the load first (the gateway must not lose its database under load), then
+// main unwinds through the same cleanup as an error. A second signal kills outright.
+const interrupt = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup.run().finally(() => process.exit(130)));
+  process.once(signal, () => interrupt.abort(new Error(`interrupted by ${signal}`)));
 }
 let exitCode = 1;
+// Reported and counted as a failure, but the run still tears down what it started.
+let unhandled = false;
+process.on('unhandledRejection', (reason) => {
+  console.error('unhandled rejection:', reason);
+  unhandled = true;
+});
 try {
-  exitCode = await main(cleanup);
+  exitCode = await main(cleanup, interrupt.signal);
 } catch (error) {
   console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
 } finally {
   await cleanup.run();
 }
 // Explicit: a handle left open by a driver must not keep a finished benchmark alive.
-process.exit(exitCode);
+process.exit(unhandled ? 1 : exitCode);

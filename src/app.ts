@@ -124,11 +124,13 @@ export function createApp(deps: Deps): App {
     stop: async () => {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      // Read before close(): close() clears `listening` at once, long before requests drain.
+      const listening = server.listening;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // In-flight requests get a few seconds to finish; then remaining sockets are cut.
       const timer = setTimeout(() => server.closeAllConnections(), 10_000);
-      if (server.listening) await closed;
+      if (listening) await closed;
       clearTimeout(timer);
       await yoga.dispose();
     },

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
 import { getUserAccess, type Access } from './modules/roles/queries.js';
-import { verifyAccessToken } from './modules/tokens/service.js';
 import { clientIp } from './shared/client-ip.js';
 import type { RequestMeta } from './shared/request-meta.js';
 import type { SessionRecord } from './shared/store.js';
@@ -60,7 +59,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
 async function authenticate(deps: Deps, authorization: string | null | undefined): Promise<AuthState | null> {
   const match = authorization ? /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(authorization.trim()) : null;
   if (!match) return null;
-  const token = await verifyAccessToken(deps, match[1]!);
+  const token = await deps.tokens.verify(match[1]!);
   if (!token) return null;
   const now = deps.clock.now();
   const session = await deps.store.sessions.get(token.sessionId, now);

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createArgon2Hasher, type PasswordHasher } from './shared/password-hasher.js';
@@ -20,6 +21,8 @@ export type Deps = {
   random: Random;
   hasher: PasswordHasher;
   keys: KeyRing;
+  /** Verifies access tokens (with a cache of verified ones). */
+  tokens: AccessTokenVerifier;
   logger: Logger;
   /** A real hash of a random password, verified for unknown emails so they cost what a wrong password costs. */
   dummyPasswordHash: string;
@@ -52,7 +55,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     if (secret.generated) logger.warn({ dataDir: config.dataDir }, 'no SECRET_KEY: generated a development key in DATA_DIR');
     const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
     const dummyPasswordHash = await hasher.hash(random.token(24));
-    return { config, database, db: database.db, store, clock, random, hasher, keys, logger, dummyPasswordHash };
+    const tokens = createAccessTokenVerifier({ config, clock, keys });
+    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, logger, dummyPasswordHash };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;

@@ -39,12 +39,14 @@ export function createLogger(options: { level: string; destination?: Destination
 
 /**
  * pino's error serializer, minus what may carry secrets: drizzle puts the bound parameters
- * of a failed query (password hashes, token hashes) into the message and a `params` field.
+ * of a failed query (password hashes, token hashes) into the message and a `params` field,
+ * and Postgres quotes row values in `detail`. Applied at every level of `cause`.
  */
 export function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const out = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
-  for (const key of ['params', 'parameters', 'args']) delete out[key];
+  // `detail` of a Postgres error can quote a whole failing row ("Failing row contains (...)").
+  for (const key of ['params', 'parameters', 'args', 'detail']) delete out[key];
   if (typeof out.message === 'string') out.message = stripParams(out.message);
   if (typeof out.stack === 'string') out.stack = stripParams(out.stack);
   if (error.cause) out.cause = serializeError(error.cause);
