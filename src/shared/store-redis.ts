@@ -107,19 +107,22 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
     sessions: {
       async create(session, first) {
         const ms = ttl(session.expiresAt, session.createdAt);
-        // Index first: a crash in between leaves a stale id (pruned on read), never a session
-        // that "log out everywhere" cannot find.
-        await redis.sadd(userKey(session.userId), session.id);
-        // The index lives as long as the longest session.
-        await redis.pexpire(userKey(session.userId), ms, 'GT');
-        await redis.pexpire(userKey(session.userId), ms, 'NX');
-        await redis
-          .multi()
-          .hset(sessKey(session.id), toFields(session))
-          .pexpire(sessKey(session.id), ms)
-          .hset(rtKey(session.id, first.hash), { expiresAt: String(first.expiresAt) })
-          .pexpire(rtKey(session.id, first.hash), ttl(first.expiresAt, session.createdAt))
-          .exec();
+        const index = userKey(session.userId);
+        // One round trip (auto-pipelined), in this order: the index first, so a crash in
+        // between leaves a stale id (pruned on read), never a session that "log out
+        // everywhere" cannot find. The index lives as long as the longest session.
+        await Promise.all([
+          redis.sadd(index, session.id),
+          redis.pexpire(index, ms, 'GT'),
+          redis.pexpire(index, ms, 'NX'),
+          redis
+            .multi()
+            .hset(sessKey(session.id), toFields(session))
+            .pexpire(sessKey(session.id), ms)
+            .hset(rtKey(session.id, first.hash), { expiresAt: String(first.expiresAt) })
+            .pexpire(rtKey(session.id, first.hash), ttl(first.expiresAt, session.createdAt))
+            .exec(),
+        ]);
       },
       async get(id, now) {
         const session = fromFields(await redis.hgetall(sessKey(id)));

@@ -1,19 +1,31 @@
 import { eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
+import { preparedQuery } from '../../db/prepared.js';
 import { users } from '../users/tables.js';
 import { roles, userRoles } from './tables.js';
 
 export type Access = { roles: string[]; caps: string[] };
 
-/** A user's role names and effective caps: the union of their roles' caps and direct grants. */
+const accessRows = preparedQuery('user_access', (db) =>
+  db
+    .select({ direct: users.caps, role: roles.name, caps: roles.caps })
+    .from(users)
+    .leftJoin(userRoles, eq(userRoles.userId, users.id))
+    .leftJoin(roles, eq(roles.name, userRoles.role))
+    .where(eq(users.id, sql.placeholder('userId'))),
+);
+
+/** A user's role names and effective caps: the union of their roles' caps and direct grants (one query). */
 export async function getUserAccess(db: DbOrTx, userId: string): Promise<Access> {
-  const [held, direct] = await Promise.all([
-    db.select({ name: roles.name, caps: roles.caps }).from(userRoles).innerJoin(roles, eq(roles.name, userRoles.role)).where(eq(userRoles.userId, userId)),
-    db.select({ caps: users.caps }).from(users).where(eq(users.id, userId)),
-  ]);
-  const caps = new Set<string>(direct[0]?.caps ?? []);
-  for (const role of held) for (const cap of role.caps) caps.add(cap);
-  return { roles: held.map((r) => r.name).sort(), caps: [...caps].sort() };
+  const rows = await accessRows(db, { userId });
+  const caps = new Set<string>(rows[0]?.direct ?? []);
+  const names: string[] = [];
+  for (const row of rows) {
+    if (!row.role) continue;
+    names.push(row.role);
+    for (const cap of row.caps ?? []) caps.add(cap);
+  }
+  return { roles: names.sort(), caps: [...caps].sort() };
 }
 
 export async function assignRoles(db: DbOrTx, userId: string, names: string[]): Promise<void> {

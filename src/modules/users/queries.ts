@@ -1,30 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
-import { PgTransaction } from 'drizzle-orm/pg-core';
-import type { Db, DbOrTx } from '../../db/client.js';
+import type { DbOrTx } from '../../db/client.js';
+import { preparedQuery } from '../../db/prepared.js';
 import { users, type UserRow } from './tables.js';
 
-const byIdQuery = (db: Db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('find_user_by_id');
+const byId = preparedQuery('find_user_by_id', (db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))));
+const byEmail = preparedQuery('find_user_by_email', (db) => db.select().from(users).where(eq(users.email, sql.placeholder('email'))));
 
-/**
- * The lookup behind every `me`: built once per database handle instead of per request
- * (drizzle's query building was a tenth of an authenticated request's CPU). Keyed by the
- * handle, so nothing is shared between apps; transactions use the plain query.
- */
-const prepared = new WeakMap<Db, ReturnType<typeof byIdQuery>>();
-
+/** The lookup behind every `me` (prepared once per database handle). */
 export async function findUserById(db: DbOrTx, id: string): Promise<UserRow | null> {
-  if (db instanceof PgTransaction) {
-    const [row] = await db.select().from(users).where(eq(users.id, id));
-    return row ?? null;
-  }
-  let query = prepared.get(db);
-  if (!query) prepared.set(db, (query = byIdQuery(db)));
-  const [row] = await query.execute({ id });
+  const [row] = await byId(db, { id });
   return row ?? null;
 }
 
 export async function findUserByEmail(db: DbOrTx, email: string): Promise<UserRow | null> {
-  const [row] = await db.select().from(users).where(eq(users.email, email));
+  const [row] = await byEmail(db, { email });
   return row ?? null;
 }
 
