@@ -18,7 +18,8 @@ import type { Cleanup } from './cleanup.js';
  */
 export async function startGateway(backends: Backends, cleanup: Cleanup): Promise<string> {
   const config = loadConfig({
-    NODE_ENV: 'test',
+    // Measured as deployed: production mode (no GraphiQL) wherever it can start, i.e. on real backends.
+    NODE_ENV: backends.databaseUrl && backends.redisUrl ? 'production' : 'test',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: '0',

@@ -9,28 +9,32 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
 
 /** Plain HTTP routes beside GraphQL: liveness, readiness and the JWKS. */
 export function useRoutes(deps: Pick<Deps, 'database' | 'store' | 'keys' | 'logger'>): Plugin {
+  // Synchronous for every other path: this hook runs before each GraphQL request too.
   return {
-    async onRequest({ url, request, endResponse, fetchAPI }) {
+    onRequest({ url, request, endResponse, fetchAPI }) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
       const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
         endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }));
       switch (url.pathname) {
         case '/healthz':
           return json({ status: 'ok' });
-        case '/readyz': {
-          const checks = await Promise.allSettled([
-            withTimeout(deps.database.ping(), READY_TIMEOUT_MS),
-            withTimeout(deps.store.ping(), READY_TIMEOUT_MS),
-          ]);
-          const [database, store] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
-          const ready = database === 'ok' && store === 'ok';
-          if (!ready) deps.logger.warn({ database, store }, 'not ready');
-          return json({ status: ready ? 'ok' : 'unavailable', database, store }, ready ? 200 : 503, { 'cache-control': 'no-store' });
-        }
+        case '/readyz':
+          return readiness(deps).then(({ status, body }) => json(body, status, { 'cache-control': 'no-store' }));
         case '/.well-known/jwks.json':
-          // Short cache: a rotated key must reach verifiers before tokens signed with it do.
+          // Keys are published ten minutes before they sign (keys.ts), longer than this cache.
           return json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' });
       }
     },
   };
+}
+
+async function readiness(deps: Pick<Deps, 'database' | 'store' | 'logger'>) {
+  const checks = await Promise.allSettled([
+    withTimeout(deps.database.ping(), READY_TIMEOUT_MS),
+    withTimeout(deps.store.ping(), READY_TIMEOUT_MS),
+  ]);
+  const [database, store] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
+  const ready = database === 'ok' && store === 'ok';
+  if (!ready) deps.logger.warn({ database, store }, 'not ready');
+  return { status: ready ? 200 : 503, body: { status: ready ? 'ok' : 'unavailable', database, store } };
 }
