@@ -3,7 +3,7 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { closeDeps } from '../src/deps.js';
-import { backends, createShared, createTestApp, createTestClock, type TestApp } from './support/app.js';
+import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, logout, me, PASSWORD, refresh, signIn, signUp, type Tokens } from './support/actions.js';
 
 const SESSION_FIELDS = 'id current ip userAgent createdAt lastSeenAt expiresAt';
@@ -180,10 +180,7 @@ describe.runIf(backends().includes('real'))('sessions across instances (real)', 
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    const shared = await createShared('real');
-    const clock = createTestClock();
-    a = await createTestApp(shared, { clock });
-    b = await createTestApp(shared, { clock });
+    [a, b] = await createInstances();
   });
   afterAll(async () => {
     await a?.close();

@@ -14,7 +14,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISH_AHEAD_MS } from '../src/modules/tokens/keys.js';
-import { backends, createShared, createTestApp, createTestClock, type TestApp } from './support/app.js';
+import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
 import { expectCode, expectOk, me, signIn, signUp } from './support/actions.js';
 
 const ISSUER = 'http://gateway.test';
@@ -189,10 +189,7 @@ describe.runIf(backends().includes('real'))('signing keys across instances (real
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    const shared = await createShared('real');
-    const clock = createTestClock();
-    a = await createTestApp(shared, { clock });
-    b = await createTestApp(shared, { clock });
+    [a, b] = await createInstances();
   });
   afterAll(async () => {
     await a?.close();

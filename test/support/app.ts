@@ -115,3 +115,10 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
     },
   };
 }
+
+/** Two instances of one deployment (real backends): same database, Redis prefix and clock. */
+export async function createInstances(): Promise<[TestApp, TestApp]> {
+  const shared = await createShared('real');
+  const clock = createTestClock();
+  return [await createTestApp(shared, { clock }), await createTestApp(shared, { clock })];
+}
