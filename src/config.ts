@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { abuseConfig, abuseEnv, type AbuseConfig } from './config-abuse.js';
 import { parseDuration } from './shared/duration.js';
 
 /** The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on). */
@@ -101,6 +102,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** @default development */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  ...abuseEnv,
 });
 
 export type TrustProxy = { kind: 'none' } | { kind: 'all' } | { kind: 'hops'; hops: number } | { kind: 'list'; ips: string[] };
@@ -140,6 +142,8 @@ export type Config = Readonly<{
   logLevel: string;
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
+  /** Rate limits, login lockout, CAPTCHA and GraphQL/HTTP limits. */
+  abuse: AbuseConfig;
 }>;
 
 export class ConfigError extends Error {
@@ -172,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');
+  const abuse = abuseConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
 
   const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
@@ -201,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',
+    abuse,
   });
 }
 
