@@ -5,10 +5,14 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createContext, nodeRequestInfo, type Context } from './context.js';
 import type { Deps } from './deps.js';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode } from 'graphql';
 import { isUnexpected, maskError } from './graphql/errors.js';
 import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-logging.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
+import { useArmor } from './graphql/plugins/use-armor.js';
+import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
+import { corsOptions } from './graphql/cors.js';
+import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
@@ -57,9 +61,14 @@ export function createApp(deps: Deps): App {
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: !config.isProduction,
     landingPage: false,
+    // One operation per request: a batch would multiply every per-request limit below.
     batching: false,
+    // Larger bodies get 413 before they are parsed; no file uploads, so no multipart parser.
+    maxRequestBodySize: config.abuse.requestBodyLimit,
+    multipart: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message, { production: config.isProduction }), isDev: false },
     logging: yogaLogger(logger),
+    cors: corsOptions(config),
     context: async ({ request, req, connectionParams, requestId }) => {
       const node = nodeRequestInfo(req);
       const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
@@ -70,19 +79,24 @@ export function createApp(deps: Deps): App {
         userAgent: request?.headers.get('user-agent') ?? node.userAgent,
         remoteAddress: node.remoteAddress,
         forwardedFor: request?.headers.get('x-forwarded-for') ?? node.forwardedFor,
+        // `request` is yoga's HTTP request; a WebSocket operation has none.
+        cookies: request ? cookieJarOf(request) : null,
       });
     },
     plugins: [
       useRequestId(deps),
       useRoutes(deps),
       useErrorLogging(deps),
+      useCsrf(),
+      useCookieJar(),
+      useArmor({ limits: config.abuse.graphqlLimits, production: config.isProduction }),
       useValidationErrors({ production: config.isProduction }),
       ...(config.isProduction ? [useNoIntrospection()] : []),
     ],
   });
 
   const server = createServer(yoga);
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 100 * 1024 });
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.abuse.requestBodyLimit });
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
@@ -94,7 +108,15 @@ export function createApp(deps: Deps): App {
           requestId: deps.random.uuid(),
           params: payload,
         } as never);
-        const document = parse(payload.query);
+        // A syntax error or the token limit is the client's mistake: an error message, not the
+        // socket closed with 4500, which is what graphql-ws does with anything thrown here.
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [maskError(error, '', { production: config.isProduction })];
+          throw error;
+        }
         const errors = validate(enveloped, document);
         if (errors.length) return errors;
         return {

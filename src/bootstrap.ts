@@ -18,7 +18,6 @@ function checkReservedSettings({ config, logger }: Pick<Deps, 'config' | 'logger
   const reserved = {
     SMTP_URL: config.smtpUrl,
     SMS_WEBHOOK_URL: config.smsWebhookUrl,
-    CAPTCHA_VERIFY_URL: config.captchaVerifyUrl,
     ADMIN_EMAIL: config.adminEmail,
   };
   for (const [name, value] of Object.entries(reserved)) {

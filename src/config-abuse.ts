@@ -79,9 +79,7 @@ export type AbuseConfig = Readonly<{
 type AbuseEnv = { [K in keyof typeof abuseEnv]: z.output<(typeof abuseEnv)[K]> };
 
 export function abuseConfig(e: AbuseEnv, problems: string[]): AbuseConfig {
-  if (!(e.LOGIN_CAPTCHA_AFTER <= e.LOGIN_DELAY_AFTER && e.LOGIN_DELAY_AFTER < e.LOGIN_LOCK_AFTER)) {
-    problems.push('LOGIN_LOCK_AFTER: expected LOGIN_CAPTCHA_AFTER <= LOGIN_DELAY_AFTER < LOGIN_LOCK_AFTER');
-  }
+  if (e.LOGIN_DELAY_AFTER >= e.LOGIN_LOCK_AFTER) problems.push('LOGIN_LOCK_AFTER: must be greater than LOGIN_DELAY_AFTER');
   return Object.freeze({
     rateLimits: Object.freeze(e.RATE_LIMITS),
     loginCaptchaAfter: e.LOGIN_CAPTCHA_AFTER,

@@ -168,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (set('ADMIN_PASSWORD') && !set('ADMIN_EMAIL')) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
   if (set('CAPTCHA_VERIFY_URL') && !set('CAPTCHA_SECRET')) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
+  if (set('CAPTCHA_REQUIRED_FOR') && !set('CAPTCHA_VERIFY_URL')) problems.push('CAPTCHA_VERIFY_URL: required when CAPTCHA_REQUIRED_FOR is set');
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(problems);

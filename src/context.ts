@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
 import { getUserAccess, type Access } from './modules/roles/queries.js';
+import { accessTokenFromCookie } from './modules/sessions/cookies.js';
 import { clientIp } from './shared/client-ip.js';
+import type { CookieJar } from './shared/cookie-jar.js';
 import type { RequestMeta } from './shared/request-meta.js';
 import type { SessionRecord } from './shared/store.js';
 
@@ -18,7 +20,11 @@ export type AuthState = {
 export type Context = {
   deps: Deps;
   auth: AuthState | null;
+  /** Why credentials the request carried were not accepted (a cookie without the CSRF header): the UNAUTHENTICATED message. */
+  authRefusal: string | null;
   meta: RequestMeta;
+  /** The HTTP request's cookies and the response's Set-Cookie headers; null over WebSocket. */
+  cookies: CookieJar | null;
   /** The caller's roles and effective caps, loaded once per operation (not from the token: a role change counts at once). */
   access(): Promise<Access>;
 };
@@ -33,10 +39,12 @@ export type ContextInput = {
   userAgent: string | null | undefined;
   remoteAddress: string | null | undefined;
   forwardedFor: string | null | undefined;
+  /** HTTP only: a WebSocket's upgrade request carries cookies too, but they never authenticate (no CORS on WebSocket). */
+  cookies?: CookieJar | null;
 };
 
 /**
- * Bearer token → verified claims → live session. A token whose session is gone (logout,
+ * Bearer token (or access cookie) → verified claims → live session. A token whose session is gone (logout,
  * password change, revocation, on any instance) authenticates nobody from the next request on.
  */
 export async function createContext(input: ContextInput): Promise<Context> {
@@ -46,20 +54,30 @@ export async function createContext(input: ContextInput): Promise<Context> {
     ip: clientIp(input.remoteAddress, input.forwardedFor, deps.config.trustProxy),
     userAgent: input.userAgent ? input.userAgent.slice(0, 512) : null,
   };
-  const auth = await authenticate(deps, input.authorization);
+  const cookies = input.cookies ?? null;
+  // The Authorization header, when present, is the credential, even a bad one; the access cookie only stands in for it.
+  const fromCookie = input.authorization ? null : accessTokenFromCookie(deps.config, cookies);
+  const cookieToken = fromCookie && 'token' in fromCookie ? fromCookie.token : null;
+  const auth = await authenticate(deps, input.authorization ? bearerToken(input.authorization) : cookieToken);
   let access: Promise<Access> | null = null;
   return {
     deps,
     auth,
+    authRefusal: fromCookie && 'refusal' in fromCookie ? fromCookie.refusal : null,
     meta,
+    cookies,
     access: () => (access ??= auth ? getUserAccess(deps.db, auth.userId) : Promise.resolve({ roles: [], caps: [] })),
   };
 }
 
-async function authenticate(deps: Deps, authorization: string | null | undefined): Promise<AuthState | null> {
+function bearerToken(authorization: string | null | undefined): string | null {
   const match = authorization ? /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(authorization.trim()) : null;
-  if (!match) return null;
-  const token = await deps.tokens.verify(match[1]!);
+  return match ? match[1]! : null;
+}
+
+async function authenticate(deps: Deps, credential: string | null): Promise<AuthState | null> {
+  if (!credential) return null;
+  const token = await deps.tokens.verify(credential);
   if (!token) return null;
   const now = deps.clock.now();
   const session = await deps.store.sessions.get(token.sessionId, now);

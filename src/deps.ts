@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
+import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -24,11 +25,13 @@ export type Deps = {
   /** Verifies access tokens (with a cache of verified ones). */
   tokens: AccessTokenVerifier;
   logger: Logger;
+  /** The CAPTCHA verifier when CAPTCHA_VERIFY_URL is set. */
+  captcha: CaptchaVerifier | null;
   /** A real hash of a random password, verified for unknown emails so they cost what a wrong password costs. */
   dummyPasswordHash: string;
 };
 
-export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database'>> & {
+export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database' | 'captcha'>> & {
   /** Key prefix for the Redis store (tests run many apps against one Redis). */
   storePrefix?: string;
 };
@@ -56,7 +59,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
     const dummyPasswordHash = await hasher.hash(random.token(24));
     const tokens = createAccessTokenVerifier({ config, clock, keys });
-    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, logger, dummyPasswordHash };
+    const captcha =
+      overrides.captcha !== undefined
+        ? overrides.captcha
+        : config.captchaVerifyUrl && config.captchaSecret
+          ? createCaptchaVerifier({ url: config.captchaVerifyUrl, secret: config.captchaSecret, logger })
+          : null;
+    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;

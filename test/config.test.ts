@@ -107,6 +107,17 @@ describe('configuration', () => {
     expect(problems({ CAPTCHA_VERIFY_URL: 'https://x.test/verify' })).toEqual([expect.stringMatching(/^CAPTCHA_SECRET:/)]);
   });
 
+  it('parses abuse-protection settings and names bad ones', () => {
+    const config = loadConfig({ RATE_LIMITS: 'login.ip=5/30s', LOGIN_DELAY_AFTER: '4', LOGIN_LOCK_AFTER: '8', CAPTCHA_VERIFY_URL: 'https://c.test/v', CAPTCHA_SECRET: 's', CAPTCHA_REQUIRED_FOR: 'login,register' });
+    expect(config.abuse.rateLimits['login.ip']).toEqual({ max: 5, windowMs: 30_000 });
+    expect(config.abuse.rateLimits['register.ip']).toEqual({ max: 30, windowMs: 300_000 });
+    expect(config.abuse).toMatchObject({ loginDelayAfter: 4, loginLockAfter: 8, captchaRequiredFor: ['login', 'register'] });
+    expect(problems({ RATE_LIMITS: 'login.ip=lots/1m,nosuch.ip=1/1m' }).map((p) => p.split(':')[0])).toEqual(['RATE_LIMITS', 'RATE_LIMITS']);
+    expect(problems({ LOGIN_DELAY_AFTER: '10', LOGIN_LOCK_AFTER: '10' })).toEqual([expect.stringMatching(/^LOGIN_LOCK_AFTER:/)]);
+    expect(problems({ CAPTCHA_REQUIRED_FOR: 'login' })).toEqual([expect.stringMatching(/^CAPTCHA_VERIFY_URL:/)]);
+    expect(problems({ CAPTCHA_VERIFY_URL: 'https://c.test/v', CAPTCHA_SECRET: 's', CAPTCHA_REQUIRED_FOR: 'logout' })[0]).toMatch(/^CAPTCHA_REQUIRED_FOR/);
+  });
+
   it('the process exits with the message when started with bad configuration', async () => {
     const { spawnSync } = await import('node:child_process');
     const result = spawnSync('node', ['--import', 'tsx', 'src/main.ts'], {

@@ -39,7 +39,7 @@ export function createDatabase(options: { url?: string; dataDir?: string; max?: 
     return {
       db,
       kind: 'postgres',
-      migrate: () => migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder }),
+      migrate: () => migrateLocked(client),
       ping: async () => void (await client`select 1`),
       close: () => client.end({ timeout: 5 }),
     };
@@ -61,6 +61,29 @@ export function createDatabase(options: { url?: string; dataDir?: string; max?: 
       unlock();
     },
   };
+}
+
+/** Arbitrary constant for pg_advisory_lock: instances starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_311_002;
+
+/**
+ * Several instances deployed at once would race to create the same tables: the first takes a
+ * session-level advisory lock (on a reserved connection, so it stays on one session) and
+ * migrates; the others wait for it and then find nothing left to do.
+ */
+async function migrateLocked(client: postgres.Sql): Promise<void> {
+  const connection = await client.reserve();
+  try {
+    await connection`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    try {
+      // The lock is held by the reserved connection; the migration itself runs on the pool.
+      await migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder });
+    } finally {
+      await connection`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+    }
+  } finally {
+    connection.release();
+  }
 }
 
 /**

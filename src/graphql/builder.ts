@@ -45,7 +45,7 @@ export const builder = new SchemaBuilder<{
     // Tier 2 of the error model: authorization failures carry a code, which the default lacks.
     unauthorizedError: (_parent, ctx) => {
       const [code, message]: [ErrorCode, string] = !ctx.auth
-        ? ['UNAUTHENTICATED', 'Authentication required']
+        ? ['UNAUTHENTICATED', ctx.authRefusal ?? 'Authentication required']
         : ctx.auth.pending
           ? ['MFA_REQUIRED', 'Complete the second factor first']
           : ['FORBIDDEN', 'Not allowed'];

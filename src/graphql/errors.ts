@@ -24,7 +24,11 @@ export function maskError(error: unknown, message: string, options: { production
     const given = original.extensions.code;
     const code = typeof given === 'string' && (ERROR_CODES as readonly string[]).includes(given) ? given : 'BAD_USER_INPUT';
     const text = options.production ? withoutSuggestions(original.message) : original.message;
-    return new GraphQLError(text, { ...pick(original), path: path ?? original.path, extensions: { ...original.extensions, code } });
+    // Yoga attaches the JSON parser's own error (its name, and a message quoting the body) to an
+    // unparsable body: an error detail, kept out of production answers.
+    const extensions: Record<string, unknown> = { ...original.extensions, code };
+    if (options.production) delete extensions.originalError;
+    return new GraphQLError(text, { ...pick(original), path: path ?? original.path, extensions });
   }
   return new GraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

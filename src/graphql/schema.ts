@@ -8,6 +8,7 @@ import '../modules/users/graphql.js';
 import '../modules/auth/graphql.js';
 import '../modules/sessions/graphql.js';
 import '../modules/password/graphql.js';
+import '../modules/abuse/graphql.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -17,6 +17,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
   const refresh = new Map<string, Map<string, RefreshEntry>>();
   const counters = new Map<string, { count: number; resetAt: number }>();
   const codes = new Map<string, Expiring>();
+  const gates = new Map<string, { count: number; until: number; expiresAt: number }>();
   const bus = new EventEmitter().setMaxListeners(0);
 
   const removeSession = (id: string): SessionRecord | null => {
@@ -40,6 +41,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
     for (const tokens of refresh.values()) for (const [hash, r] of tokens) if (r.expiresAt <= t) tokens.delete(hash);
     for (const [key, c] of counters) if (c.resetAt <= t) counters.delete(key);
     for (const [key, c] of codes) if (c.expiresAt <= t) codes.delete(key);
+    for (const [key, g] of gates) if (g.expiresAt <= t) gates.delete(key);
   }, options.sweepMs ?? 60_000);
   sweep.unref();
 
@@ -102,6 +104,27 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
       },
       async reset(key) {
         counters.delete(key);
+      },
+    },
+    gates: {
+      async begin(key, o) {
+        const t = now();
+        let gate = gates.get(key);
+        if (gate && gate.expiresAt <= t) gate = undefined;
+        const count = gate?.count ?? 0;
+        if (gate && count >= o.hard) return { allowed: false, attempts: count, locked: true, retryAt: o.now + (gate.expiresAt - t) };
+        if (gate && count >= o.free && gate.until > o.now) return { allowed: false, attempts: count, locked: false, retryAt: gate.until };
+        const attempt = count + 1;
+        const until = attempt >= o.free ? o.now + Math.min(o.baseDelayMs * 2 ** (attempt - o.free), o.maxDelayMs) : 0;
+        gates.set(key, { count: attempt, until, expiresAt: t + o.ttlMs });
+        return { allowed: true, attempt };
+      },
+      async peek(key) {
+        const gate = gates.get(key);
+        return gate && gate.expiresAt > now() ? gate.count : 0;
+      },
+      async reset(key) {
+        gates.delete(key);
       },
     },
     codes: {

@@ -33,6 +33,25 @@ if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {c, redis.call('PTTL', KEYS[1])}
 `;
 
+// Consecutive-failure gate: refuse (without counting) while locked or waiting; otherwise
+// count, and past `free` start the next wait now, before the attempt is evaluated.
+const GATE = `
+local now = tonumber(ARGV[1])
+local free = tonumber(ARGV[2])
+local hard = tonumber(ARGV[3])
+local g = redis.call('HMGET', KEYS[1], 'count', 'until')
+local count = tonumber(g[1]) or 0
+local untilMs = tonumber(g[2]) or 0
+if count >= hard then return {0, count, 1, now + redis.call('PTTL', KEYS[1])} end
+if count >= free and untilMs > now then return {0, count, 0, untilMs} end
+count = count + 1
+local nextUntil = 0
+if count >= free then nextUntil = now + math.min(tonumber(ARGV[4]) * 2 ^ (count - free), tonumber(ARGV[5])) end
+redis.call('HSET', KEYS[1], 'count', count, 'until', nextUntil)
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {1, count, 0, 0}
+`;
+
 type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>;
 
 /** EVALSHA with a fallback to EVAL when the server does not have the script yet (restart, failover). */
@@ -99,6 +118,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
   const takeHash = defineScript(redis, TAKE_HASH);
   const touch = defineScript(redis, TOUCH);
   const increment = defineScript(redis, INCREMENT);
+  const gate = defineScript(redis, GATE);
 
   const ttl = (expiresAt: number, now: number) => Math.max(1, Math.ceil(expiresAt - now));
 
@@ -171,6 +191,19 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
       },
       async reset(key) {
         await redis.del(`${p}cnt:${key}`);
+      },
+    },
+    gates: {
+      async begin(key, o) {
+        const args = [o.now, o.free, o.hard, o.baseDelayMs, o.maxDelayMs, o.ttlMs];
+        const [allowed, count, locked, retryAt] = (await gate([`${p}gate:${key}`], args)) as number[];
+        return allowed ? { allowed: true, attempt: count! } : { allowed: false, attempts: count!, locked: locked === 1, retryAt: retryAt! };
+      },
+      async peek(key) {
+        return Number((await redis.hget(`${p}gate:${key}`, 'count')) ?? 0);
+      },
+      async reset(key) {
+        await redis.del(`${p}gate:${key}`);
       },
     },
     codes: {

@@ -68,6 +68,37 @@ export type CounterStore = {
   reset(key: string): Promise<void>;
 };
 
+export type GateOptions = {
+  now: number;
+  /** Attempts allowed without waiting; from this attempt on, each one sets a wait before the next. */
+  free: number;
+  /** Counted attempts after which everything is refused until reset (or the entry expires). */
+  hard: number;
+  /** The wait after attempt `free` is `baseDelayMs`, doubling with each attempt, at most `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** How long an entry lives after its last counted attempt. */
+  ttlMs: number;
+};
+
+export type GateResult =
+  | { allowed: true; attempt: number }
+  | { allowed: false; attempts: number; locked: boolean; retryAt: number };
+
+/**
+ * Consecutive-failure gates (login lockout). `begin` is atomic: it refuses without counting
+ * while a wait is running or the gate is locked, and otherwise counts the attempt and, past
+ * `free`, starts the next wait at once, before the attempt is even evaluated. So of any
+ * number of concurrent attempts no more are evaluated than the policy allows.
+ */
+export type GateStore = {
+  begin(key: string, options: GateOptions): Promise<GateResult>;
+  /** Counted attempts so far (0 when none). */
+  peek(key: string): Promise<number>;
+  /** Forgets the failures: a success, a password reset, an admin unlock. */
+  reset(key: string): Promise<void>;
+};
+
 export type CodeStore = {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   get(key: string): Promise<string | null>;
@@ -86,6 +117,7 @@ export type Store = {
   readonly kind: 'memory' | 'redis';
   sessions: SessionStore;
   counters: CounterStore;
+  gates: GateStore;
   codes: CodeStore;
   pubsub: PubSub;
   /** Throws when the store is unreachable (readiness). */

@@ -81,6 +81,8 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
     LOG_LEVEL: 'debug',
     SECRET_KEY,
     PUBLIC_URL: 'http://gateway.test',
+    // In-process requests share one client IP: per-IP limits get their own tests.
+    RATE_LIMITS: 'login.ip=100000/1m,register.ip=100000/1m',
     ...shared.env,
     ...options.env,
   });

@@ -1,7 +1,7 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { BadInputError } from '../../shared/errors.js';
 import { MfaMethodEnum } from '../mfa/graphql.js';
+import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../sessions/cookies.js';
 import type { AuthResult } from '../sessions/service.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
@@ -50,8 +50,8 @@ const RegisterInput = builder.inputType('RegisterInput', {
     lastName: t.string(),
     language: t.string(),
     phone: t.string(),
-    captchaToken: t.string({ description: 'Reserved for CAPTCHA verification (not in this release).' }),
-    setCookie: t.boolean({ description: 'Reserved for HttpOnly cookie delivery (not in this release; true is refused).' }),
+    captchaToken: t.string({ description: 'The CAPTCHA token, when CAPTCHA_REQUIRED_FOR includes register.' }),
+    setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.' }),
   }),
 });
 
@@ -59,25 +59,18 @@ const LoginInput = builder.inputType('LoginInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
     password: t.string({ required: true }),
-    captchaToken: t.string(),
-    setCookie: t.boolean(),
+    captchaToken: t.string({ description: 'Needed after LOGIN_CAPTCHA_AFTER failed logins of the account (CAPTCHA_REQUIRED), when a CAPTCHA is configured.' }),
+    setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.' }),
   }),
 });
-
-/** Cookie delivery arrives with the hardening issue; until then saying so beats silently ignoring it. */
-function refuseCookies(setCookie: boolean | null | undefined) {
-  if (setCookie) throw new BadInputError('setCookie is not supported by this server yet', 'setCookie');
-}
 
 builder.mutationField('register', (t) =>
   t.field({
     type: RegisterPayload,
     authScopes: { public: true },
     args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: (_, { input }, ctx) => {
-      refuseCookies(input.setCookie);
-      return register(ctx.deps, input, ctx.meta);
-    },
+    resolve: (_, { input }, ctx) =>
+      withAuthCookies(ctx, input.setCookie, () => register(ctx.deps, input, ctx.meta), (result) => result.auth),
   }),
 );
 
@@ -86,28 +79,33 @@ builder.mutationField('login', (t) =>
     type: AuthPayload,
     authScopes: { public: true },
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: (_, { input }, ctx) => {
-      refuseCookies(input.setCookie);
-      return login(ctx.deps, input, ctx.meta);
-    },
+    resolve: (_, { input }, ctx) => withAuthCookies(ctx, input.setCookie, () => login(ctx.deps, input, ctx.meta), (auth) => auth),
   }),
 );
 
 builder.mutationField('refreshToken', (t) =>
   t.field({
     type: AuthPayload,
-    description: 'Rotates the given refresh token: the old one stops working (after a short grace) and a new pair is returned.',
+    description:
+      'Takes the refresh token from the argument, else from the refresh cookie (which needs the x-graphql-yoga-csrf header), and rotates it: the old one stops working (after a short grace) and a new pair is returned. A token from the cookie gets its successors back as cookies.',
     authScopes: { public: true },
-    args: { refreshToken: t.arg.string() },
-    resolve: (_, args, ctx) => refresh(ctx.deps, args.refreshToken, ctx.meta),
+    args: {
+      refreshToken: t.arg.string(),
+      setCookie: t.arg.boolean({ description: 'Also set the new tokens as HttpOnly cookies. Implied when the token came from the cookie.' }),
+    },
+    resolve: (_, args, ctx) => refreshWithCookies(ctx, args.refreshToken, args.setCookie, (token) => refresh(ctx.deps, token, ctx.meta)),
   }),
 );
 
 builder.mutationField('logout', (t) =>
   t.boolean({
-    description: 'Ends this session, or every session of the caller with allSessions: true.',
+    description: 'Ends this session, or every session of the caller with allSessions: true. Clears the token cookies, however the caller authenticated.',
     authScopes: { authenticated: true, mfaPending: true },
     args: { allSessions: t.arg.boolean() },
-    resolve: (_, args, ctx) => logout(ctx.deps, requireAuth(ctx), args.allSessions ?? false, ctx.meta),
+    resolve: async (_, args, ctx) => {
+      const done = await logout(ctx.deps, requireAuth(ctx), args.allSessions ?? false, ctx.meta);
+      clearAuthCookies(ctx);
+      return done;
+    },
   }),
 );

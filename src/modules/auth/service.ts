@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { BadInputError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
+import { checkCaptchaIfRequired, clearLoginFailures, enforceLimit, guardLoginAttempt } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import { InvalidCredentialsError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
@@ -21,10 +22,13 @@ export type RegisterInput = {
   lastName?: string | null;
   language?: string | null;
   phone?: string | null;
+  captchaToken?: string | null;
 };
 
 /** Creates an account with the `user` role and signs it in. */
 export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
+  await enforceLimit(deps, 'register.ip', meta.ip ?? 'unknown', meta);
+  await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   if (!input.password) throw new BadInputError('A password is required', 'password');
   if (input.phone) throw new BadInputError('Phone numbers are not supported yet', 'phone');
@@ -53,8 +57,15 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
  * take as long as wrong passwords (ASVS 5.0 V6.3.8); both answer INVALID_CREDENTIALS.
  * ACCOUNT_DISABLED only follows a correct password, so it reveals nothing to a guesser.
  */
-export async function login(deps: Deps, input: { email: string; password: string }, meta: RequestMeta): Promise<AuthResult> {
-  const email = input.email.trim().toLowerCase();
+export async function login(
+  deps: Deps,
+  input: { email: string; password: string; captchaToken?: string | null },
+  meta: RequestMeta,
+): Promise<AuthResult> {
+  const email = input.email.trim().toLowerCase().slice(0, 320);
+  // Before any lookup or hashing: per IP, then the account's failure streak (known or not).
+  await enforceLimit(deps, 'login.ip', meta.ip ?? 'unknown', meta);
+  await guardLoginAttempt(deps, email, input.captchaToken, meta);
   const user = email.length <= 254 ? await findUserByEmail(deps.db, email) : null;
   const password = normalizePassword(input.password);
   const tooLong = [...password].length > PASSWORD_MAX_LENGTH;
@@ -70,6 +81,8 @@ export async function login(deps: Deps, input: { email: string; password: string
     });
     throw new InvalidCredentialsError();
   }
+  // The right password ends the streak, even for a disabled account: it was not a guess.
+  await clearLoginFailures(deps, email);
   if (user.disabled) {
     await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled' } });
     throw new AccountDisabledError();

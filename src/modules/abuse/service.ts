@@ -1,0 +1,83 @@
+import type { CaptchaOperation, Limit } from '../../config-abuse.js';
+import type { Deps } from '../../deps.js';
+import { sha256 } from '../../shared/crypto.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { recordAudit } from '../audit/service.js';
+import { CaptchaInvalidError, CaptchaRequiredError, RateLimitedError } from './errors.js';
+
+type AbuseDeps = Pick<Deps, 'config' | 'store' | 'db' | 'clock' | 'random' | 'captcha'>;
+
+/** Login waits double from 1 s up to 15 min once LOGIN_DELAY_AFTER failures are reached. */
+const BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 15 * 60_000;
+/** A failure streak is forgotten this long after its last counted attempt (or at a reset). */
+const GATE_TTL_MS = 30 * 86_400_000;
+
+/**
+ * Counts one execution against a named limit (`login.ip`, `register.ip`, ...) for a subject,
+ * atomically and before any work, so aliases, batches and concurrent requests count one by
+ * one. The subject is hashed: keys in Redis never hold an email or an IP in clear.
+ */
+export async function enforceLimit(deps: AbuseDeps, name: string, subject: string, meta: RequestMeta): Promise<void> {
+  const limit: Limit | undefined = deps.config.abuse.rateLimits[name];
+  if (!limit) throw new Error(`unknown rate limit ${name}`);
+  const { count, resetInMs } = await deps.store.counters.increment(`rl:${name}:${sha256(subject)}`, limit.windowMs);
+  if (count <= limit.max) return;
+  // One audit row per window and subject, not one per refused request (an attack would flood the table).
+  if (count === limit.max + 1) {
+    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', actorId: null, meta, metadata: { limit: name, max: limit.max, windowMs: limit.windowMs } });
+  }
+  throw new RateLimitedError(resetInMs);
+}
+
+/** The key of an account's failure streak: the normalised email, hashed, whether or not the account exists. */
+export function accountKey(email: string): string {
+  return `login:${sha256(email)}`;
+}
+
+/**
+ * Before a password is checked: a CAPTCHA once the streak reaches LOGIN_CAPTCHA_AFTER (when one
+ * is configured, or always for operations in CAPTCHA_REQUIRED_FOR), then the gate, which may
+ * refuse with RATE_LIMITED. Known and unknown emails take exactly the same path.
+ */
+export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaToken: string | null | undefined, meta: RequestMeta) {
+  const { abuse } = deps.config;
+  const key = accountKey(email);
+  const streak = deps.captcha && !abuse.captchaRequiredFor.includes('login') ? await deps.store.gates.peek(key) : 0;
+  if (deps.captcha && (abuse.captchaRequiredFor.includes('login') || streak >= abuse.loginCaptchaAfter)) {
+    await checkCaptcha(deps, 'login', captchaToken, meta);
+  }
+  const now = deps.clock.now();
+  const gate = await deps.store.gates.begin(key, {
+    now,
+    free: abuse.loginDelayAfter,
+    hard: abuse.loginLockAfter,
+    baseDelayMs: BASE_DELAY_MS,
+    maxDelayMs: MAX_DELAY_MS,
+    ttlMs: GATE_TTL_MS,
+  });
+  if (!gate.allowed) throw new RateLimitedError(gate.retryAt - now, gate.locked ? { locked: true } : {});
+  if (gate.attempt === abuse.loginDelayAfter || gate.attempt === abuse.loginLockAfter) {
+    const metadata = { limit: gate.attempt === abuse.loginLockAfter ? 'login.locked' : 'login.delayed', failures: gate.attempt - 1 };
+    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', actorId: null, meta, metadata });
+  }
+}
+
+/** After a correct password (or an unlock): the streak starts again from zero. */
+export async function clearLoginFailures(deps: Pick<Deps, 'store'>, email: string): Promise<void> {
+  await deps.store.gates.reset(accountKey(email));
+}
+
+/** CAPTCHA_REQUIRED without a token, CAPTCHA_INVALID (audited) when the provider refuses it or cannot be reached. */
+export async function checkCaptcha(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta) {
+  if (!deps.captcha) return;
+  if (!token) throw new CaptchaRequiredError();
+  if (await deps.captcha.verify(token, meta.ip)) return;
+  await recordAudit(deps, deps.db, { action: 'captcha.failed', outcome: 'FAILURE', actorId: null, meta, metadata: { operation } });
+  throw new CaptchaInvalidError();
+}
+
+/** For operations other than login: CAPTCHA when configured as always required for them. */
+export async function checkCaptchaIfRequired(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta) {
+  if (deps.config.abuse.captchaRequiredFor.includes(operation)) await checkCaptcha(deps, operation, token, meta);
+}

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { auditRows, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail } from './support/actions.js';
+
+const SECRET = 'siteverify-secret';
+
+/**
+ * A siteverify-compatible stub (Turnstile/hCaptcha/reCAPTCHA protocol): token `good` passes,
+ * `slow` answers after the verifier's timeout, anything else fails. Records what it was sent.
+ */
+async function startSiteverify() {
+  const received: URLSearchParams[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      received.push(form);
+      const reply = () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ success: form.get('secret') === SECRET && form.get('response') === 'good' }));
+      };
+      if (form.get('response') === 'slow') setTimeout(reply, 4_000);
+      else reply();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/siteverify`;
+  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const WRONG = 'definitely not the password';
+
+async function loginWith(app: TestApp, email: string, password: string, captchaToken?: string) {
+  return app.gql(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, { input: { email, password, captchaToken } });
+}
+
+describe.each(backends())('CAPTCHA (%s)', (backend) => {
+  let stub: Awaited<ReturnType<typeof startSiteverify>>;
+  let app: TestApp;
+  beforeAll(async () => {
+    stub = await startSiteverify();
+    app = await createTestApp(await createShared(backend), { env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET } });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await stub?.close();
+  });
+
+  it('asks for a CAPTCHA after 5 failures, before evaluating the password, for known and unknown emails', async () => {
+    for (const email of [(await signUp(app)).email, uniqueEmail('ghost')]) {
+      for (let i = 0; i < 5; i++) expectCode(await login(app, email, WRONG), 'INVALID_CREDENTIALS');
+      const before = app.hasher.calls.verify;
+      expectCode(await loginWith(app, email, PASSWORD), 'CAPTCHA_REQUIRED');
+      expectCode(await loginWith(app, email, PASSWORD, 'bad'), 'CAPTCHA_INVALID');
+      expect(app.hasher.calls.verify).toBe(before);
+    }
+  });
+
+  it('lets a solved CAPTCHA through, sends the secret and the client IP, and a success clears the streak', async () => {
+    const user = await signUp(app);
+    for (let i = 0; i < 5; i++) await login(app, user.email, WRONG);
+    const sent = stub.received.length;
+    expectOk(await loginWith(app, user.email, PASSWORD, 'good'));
+    const form = stub.received[sent]!;
+    expect(form.get('secret')).toBe(SECRET);
+    expect(form.get('response')).toBe('good');
+    expectOk(await loginWith(app, user.email, PASSWORD));
+  });
+
+  it('fails closed when the provider does not answer in time', async () => {
+    const email = uniqueEmail('slow');
+    for (let i = 0; i < 5; i++) await login(app, email, WRONG);
+    expectCode(await loginWith(app, email, PASSWORD, 'slow'), 'CAPTCHA_INVALID');
+  });
+
+  it('records captcha.failed without the token', async () => {
+    const email = uniqueEmail('audit');
+    for (let i = 0; i < 5; i++) await login(app, email, WRONG);
+    await loginWith(app, email, PASSWORD, 'bad-token-value');
+    const rows = await auditRows(app, { action: 'captcha.failed' });
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.at(-1)).toMatchObject({ outcome: 'FAILURE', metadata: { operation: 'login' } });
+    expect(JSON.stringify(rows)).not.toContain('bad-token-value');
+  });
+});
+
+describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
+  let stub: Awaited<ReturnType<typeof startSiteverify>>;
+  let app: TestApp;
+  beforeAll(async () => {
+    stub = await startSiteverify();
+    app = await createTestApp(await createShared(backend), {
+      env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await stub?.close();
+  });
+
+  it('needs a CAPTCHA on every register and login', async () => {
+    const email = uniqueEmail();
+    expectCode(await register(app, { email }), 'CAPTCHA_REQUIRED');
+    expectCode(await register(app, { email, captchaToken: 'bad' }), 'CAPTCHA_INVALID');
+    expectOk(await register(app, { email, captchaToken: 'good' }));
+    expectCode(await loginWith(app, email, PASSWORD), 'CAPTCHA_REQUIRED');
+    expectOk(await loginWith(app, email, PASSWORD, 'good'));
+  });
+
+  it('fails closed when the provider cannot be reached', async () => {
+    await stub.close();
+    expectCode(await loginWith(app, uniqueEmail(), PASSWORD, 'good'), 'CAPTCHA_INVALID');
+  });
+});
