@@ -2,14 +2,19 @@
  * `npm run bench`: the ratios of DESIGN.md "Performance", measured in one run on loopback.
  *   me/bare       gateway `me` with a valid token vs a bare yoga `{ __typename }` server
  *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency
+ *   audit fan-out auditEvents delivery latency p50/p99 to BENCH_SUBSCRIBERS graphql-ws
+ *                 subscribers on a second instance, and that instance's memory (real backends only)
  * Settings (env): BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
+ * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
+ * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
  * DATABASE_URL + REDIS_URL to measure against existing servers.
  * Exits 1 on an error or a failed request, never on a missed target.
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { runArgon2Ceiling } from './argon2-ceiling.js';
+import { auditFanoutFailures, printAuditFanout, runAuditFanout, type AuditFanoutSettings } from './audit-fanout.js';
 import { provideBackends } from './backends.js';
 import { createCleanup, type Cleanup } from './cleanup.js';
 import { graphqlBody, postGraphql } from './graphql-client.js';
@@ -18,7 +23,7 @@ import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { startBareYoga, startGateway } from './servers.js';
 
-type Settings = { seconds: number; warmupSeconds: number; connections: number; loginConnections: number };
+type Settings = { seconds: number; warmupSeconds: number; connections: number; loginConnections: number; audit: AuditFanoutSettings };
 type User = { email: string; password: string; accessToken: string };
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -27,6 +32,12 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     warmupSeconds: integerSetting(env, 'BENCH_WARMUP_SECONDS', 2, 0),
     connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
     loginConnections: integerSetting(env, 'BENCH_LOGIN_CONNECTIONS', 2 * availableParallelism(), 1),
+    audit: {
+      subscribers: integerSetting(env, 'BENCH_SUBSCRIBERS', 1000, 1),
+      events: integerSetting(env, 'BENCH_AUDIT_EVENTS', 200, 1),
+      ratePerSecond: integerSetting(env, 'BENCH_AUDIT_RATE', 20, 1),
+      sessions: integerSetting(env, 'BENCH_AUDIT_SESSIONS', 10, 1),
+    },
   };
 }
 
@@ -83,13 +94,17 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   const settings = readSettings(process.env);
   const backends = await provideBackends(process.env, cleanup);
   console.log(`backend: ${backends.label}`);
-  const gateway = await startGateway(backends, cleanup);
+  // Shared with the second instance of the fan-out run: it decrypts the signing keys they share.
+  const secretKey = randomBytes(36).toString('base64url');
+  const gateway = await startGateway(backends, cleanup, { secretKey });
   const bare = await startBareYoga(cleanup);
   const user = await registerUser(gateway);
   await assertMe(gateway, user);
   const results = await measureAll({ bare, gateway }, user, settings, signal);
+  const audit = await runAuditFanout({ backends, producerUrl: gateway, secretKey, settings: settings.audit }, cleanup, signal);
   printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
-  return Object.values(results).some((m) => failures(m) > 0) ? 1 : 0;
+  printAuditFanout(audit);
+  return Object.values(results).some((m) => failures(m) > 0) || auditFanoutFailures(audit) > 0 ? 1 : 0;
 }
 
 const cleanup = createCleanup();

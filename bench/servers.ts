@@ -15,14 +15,15 @@ import type { Cleanup } from './cleanup.js';
  * overrides only, not from process.env, so the operator's own settings (ADMIN_*, SMTP_URL...)
  * cannot change what is measured.
  */
-export async function startGateway(backends: Backends, cleanup: Cleanup): Promise<string> {
+export async function startGateway(backends: Backends, cleanup: Cleanup, options: { secretKey?: string } = {}): Promise<string> {
   const config = loadConfig({
     // Measured as deployed: production mode (no GraphiQL) wherever it can start, i.e. on real backends.
     NODE_ENV: backends.databaseUrl && backends.redisUrl ? 'production' : 'test',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: '0',
-    SECRET_KEY: randomBytes(36).toString('base64url'),
+    // Instances of one deployment share it (it decrypts the signing keys they share).
+    SECRET_KEY: options.secretKey ?? randomBytes(36).toString('base64url'),
     DATABASE_URL: backends.databaseUrl,
     REDIS_URL: backends.redisUrl,
     DATA_DIR: backends.dataDir,

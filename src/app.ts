@@ -8,6 +8,7 @@ import type { Deps } from './deps.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
 import { isUnexpected, maskError } from './graphql/errors.js';
 import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-logging.js';
+import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
@@ -16,6 +17,7 @@ import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
+import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './shared/logger.js';
 
@@ -84,6 +86,8 @@ export function createApp(deps: Deps): App {
       });
     },
     plugins: [
+      // First, so its clock starts before any other plugin's parse hook runs.
+      useLatency(deps.latency),
       useRequestId(deps),
       useRoutes(deps),
       useErrorLogging(deps),
@@ -92,6 +96,8 @@ export function createApp(deps: Deps): App {
       useArmor({ limits: config.abuse.graphqlLimits, production: config.isProduction }),
       useValidationErrors({ production: config.isProduction }),
       ...(config.isProduction ? [useNoIntrospection()] : []),
+      // One execution per audit event for all its subscribers, not one each (1,000 dashboards).
+      useSharedSubscriptionResults(['auditEvents']),
     ],
   });
 

@@ -1,10 +1,12 @@
 import type { Deps } from './deps.js';
+import { bootstrapAdmin } from './modules/admin/bootstrap.js';
 import { ensureBuiltinRoles } from './modules/roles/service.js';
 
 /** Idempotent start-up work that every instance runs after migrations. */
-export async function bootstrap(deps: Deps): Promise<void> {
+export async function bootstrap(deps: Deps, options: { announce?: (message: string) => void } = {}): Promise<void> {
   checkReservedSettings(deps);
   await ensureBuiltinRoles(deps);
+  await bootstrapAdmin(deps, options.announce ?? ((message) => console.error(message)));
 }
 
 /**
@@ -18,7 +20,6 @@ function checkReservedSettings({ config, logger }: Pick<Deps, 'config' | 'logger
   const reserved = {
     SMTP_URL: config.smtpUrl,
     SMS_WEBHOOK_URL: config.smsWebhookUrl,
-    ADMIN_EMAIL: config.adminEmail,
   };
   for (const [name, value] of Object.entries(reserved)) {
     if (value) logger.warn({ setting: name }, `${name} is set but its feature is not in this release yet; it has no effect`);

@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
 import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
+import { createLatencyRecorder, type LatencyRecorder } from './modules/analytics/latency.js';
+import { startAuditLive, type AuditLive } from './modules/audit/live.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -29,6 +31,10 @@ export type Deps = {
   captcha: CaptchaVerifier | null;
   /** A real hash of a random password, verified for unknown emails so they cost what a wrong password costs. */
   dummyPasswordHash: string;
+  /** Buffers latency per GraphQL operation and flushes it to the store every 2 s (analytics). */
+  latency: LatencyRecorder;
+  /** Live audit events: the outbox relay (one instance leads), this instance's feed and subscriber checks. */
+  audit: AuditLive;
 };
 
 export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database' | 'captcha'>> & {
@@ -53,10 +59,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         ? createRedisStore({ url: config.redisUrl, prefix: overrides.storePrefix, logger })
         : createMemoryStore());
     if (!overrides.store) closers.push(() => store.close());
+    const latency = createLatencyRecorder({ store, clock, logger });
+    closers.push(() => latency.close());
     if (!config.redisUrl) logger.warn('no REDIS_URL: using the in-process store; run a single instance only');
     const secret = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir });
     if (secret.generated) logger.warn({ dataDir: config.dataDir }, 'no SECRET_KEY: generated a development key in DATA_DIR');
     const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
+    closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
     const tokens = createAccessTokenVerifier({ config, clock, keys });
     const captcha =
@@ -65,7 +74,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         : config.captchaVerifyUrl && config.captchaSecret
           ? createCaptchaVerifier({ url: config.captchaVerifyUrl, secret: config.captchaSecret, logger })
           : null;
-    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash };
+    // Last: nothing after it can fail, so it needs no closer here (its first step never throws).
+    const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
+    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash, latency, audit };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
@@ -75,6 +86,10 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 /** Releases what createDeps opened (the caller closes what it passed in). */
 export async function closeDeps(deps: Deps, owned: { database: boolean; store: boolean } = { database: true, store: true }) {
   deps.keys.stop();
+  // Before the database and the store close: the relay may be mid-publish.
+  await deps.audit.stop();
+  // Before the store closes, so the last seconds of latency are kept.
+  await deps.latency.close();
   if (owned.store) await deps.store.close();
   if (owned.database) await deps.database.close();
 }

@@ -9,8 +9,13 @@ import '../modules/auth/graphql.js';
 import '../modules/sessions/graphql.js';
 import '../modules/password/graphql.js';
 import '../modules/abuse/graphql.js';
+import '../modules/analytics/graphql.js';
+import '../modules/roles/graphql.js';
+import '../modules/admin/graphql.js';
+import '../modules/audit/graphql.js';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 export const schema = lexicographicSortSchema(builder.toSchema());

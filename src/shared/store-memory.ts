@@ -18,7 +18,14 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
   const counters = new Map<string, { count: number; resetAt: number }>();
   const codes = new Map<string, Expiring>();
   const gates = new Map<string, { count: number; until: number; expiresAt: number }>();
+  const histograms = new Map<string, { counts: Map<string, number>; expiresAt: number }>();
   const bus = new EventEmitter().setMaxListeners(0);
+  const leases = new Map<string, { owner: string; expiresAt: number }>();
+  const leaseStates = new Map<string, string>();
+  const holds = (name: string, owner: string) => {
+    const lease = leases.get(name);
+    return !!lease && lease.owner === owner && lease.expiresAt > now();
+  };
 
   const removeSession = (id: string): SessionRecord | null => {
     const session = sessions.get(id);
@@ -42,6 +49,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
     for (const [key, c] of counters) if (c.resetAt <= t) counters.delete(key);
     for (const [key, c] of codes) if (c.expiresAt <= t) codes.delete(key);
     for (const [key, g] of gates) if (g.expiresAt <= t) gates.delete(key);
+    for (const [key, h] of histograms) if (h.expiresAt <= t) histograms.delete(key);
   }, options.sweepMs ?? 60_000);
   sweep.unref();
 
@@ -153,6 +161,49 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         return async () => {
           bus.off(channel, onMessage);
         };
+      },
+    },
+    histograms: {
+      async add(entries) {
+        const t = now();
+        for (const { key, counts, ttlMs } of entries) {
+          let hash = histograms.get(key);
+          if (!hash || hash.expiresAt <= t) histograms.set(key, (hash = { counts: new Map(), expiresAt: 0 }));
+          for (const [field, n] of Object.entries(counts)) hash.counts.set(field, (hash.counts.get(field) ?? 0) + n);
+          hash.expiresAt = t + ttlMs;
+        }
+      },
+      async read(keys) {
+        const t = now();
+        const sums = new Map<string, number>();
+        for (const key of keys) {
+          const hash = histograms.get(key);
+          if (!hash || hash.expiresAt <= t) continue;
+          for (const [field, n] of hash.counts) sums.set(field, (sums.get(field) ?? 0) + n);
+        }
+        return sums;
+      },
+    },
+    leases: {
+      async acquire(name, owner, ttlMs) {
+        const lease = leases.get(name);
+        if (lease && lease.owner !== owner && lease.expiresAt > now()) return false;
+        leases.set(name, { owner, expiresAt: now() + ttlMs });
+        return true;
+      },
+      async release(name, owner) {
+        if (holds(name, owner)) leases.delete(name);
+      },
+      async state(name) {
+        return leaseStates.get(name) ?? null;
+      },
+      async publish(name, owner, { channel, messages, state }) {
+        if (!holds(name, owner)) return false;
+        leaseStates.set(name, state);
+        setImmediate(() => {
+          for (const message of messages) bus.emit(channel, message);
+        });
+        return true;
       },
     },
     async ping() {},

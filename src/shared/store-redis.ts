@@ -52,6 +52,29 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return {1, count, 0, 0}
 `;
 
+// One script per hash: its increments land together, and it stays a single-key command (Cluster).
+const HINCRBY_MANY = `
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+// Leases (KEYS[1] the lease, holding its owner): take or renew; release; and the fenced publish,
+// which publishes and saves the holder's state (KEYS[2]) only while ARGV[1] still holds the lease.
+const LEASE_ACQUIRE = `
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+const LEASE_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`;
+const LEASE_PUBLISH = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 4, #ARGV do redis.call('PUBLISH', ARGV[2], ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+`;
+
 type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>;
 
 /** EVALSHA with a fallback to EVAL when the server does not have the script yet (restart, failover). */
@@ -119,6 +142,12 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
   const touch = defineScript(redis, TOUCH);
   const increment = defineScript(redis, INCREMENT);
   const gate = defineScript(redis, GATE);
+  const hincrbyMany = defineScript(redis, HINCRBY_MANY);
+  const leaseAcquire = defineScript(redis, LEASE_ACQUIRE);
+  const leaseRelease = defineScript(redis, LEASE_RELEASE);
+  const leasePublish = defineScript(redis, LEASE_PUBLISH);
+  // The lease and its state share a hash tag: the publish script touches both (Cluster).
+  const leaseKeys = (name: string) => [`${p}lease:{${name}}`, `${p}lease-state:{${name}}`];
 
   const ttl = (expiresAt: number, now: number) => Math.max(1, Math.ceil(expiresAt - now));
 
@@ -242,6 +271,34 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
             await subscriber?.unsubscribe(full);
           }
         };
+      },
+    },
+    histograms: {
+      async add(entries) {
+        // Auto-pipelining sends these in one round trip.
+        await Promise.all(
+          entries.map(({ key, counts, ttlMs }) =>
+            hincrbyMany([`${p}hist:${key}`], [Math.max(1, Math.ceil(ttlMs)), ...Object.entries(counts).flat()]),
+          ),
+        );
+      },
+      async read(keys) {
+        const hashes = await Promise.all(keys.map((key) => redis.hgetall(`${p}hist:${key}`)));
+        const sums = new Map<string, number>();
+        for (const hash of hashes) for (const [field, n] of Object.entries(hash)) sums.set(field, (sums.get(field) ?? 0) + Number(n));
+        return sums;
+      },
+    },
+    leases: {
+      async acquire(name, owner, ttlMs) {
+        return (await leaseAcquire([leaseKeys(name)[0]!], [owner, Math.max(1, Math.ceil(ttlMs))])) === 1;
+      },
+      async release(name, owner) {
+        await leaseRelease([leaseKeys(name)[0]!], [owner]);
+      },
+      state: (name) => redis.get(leaseKeys(name)[1]!),
+      async publish(name, owner, { channel, messages, state }) {
+        return (await leasePublish(leaseKeys(name), [owner, `${p}${channel}`, state, ...messages])) === 1;
       },
     },
     async ping() {

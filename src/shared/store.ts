@@ -113,6 +113,40 @@ export type PubSub = {
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
 };
 
+/**
+ * Counters in hashes that every instance adds to and anyone reads summed across keys: the
+ * latency histograms (analytics/latency.ts): one hash per time slot, a field per operation and bucket.
+ */
+export type HistogramStore = {
+  /**
+   * Adds each entry's counts to the fields of the hash `key` and sets it to expire `ttlMs` from
+   * now. Atomic per entry, so adds from any number of instances sum exactly; one round trip.
+   */
+  add(entries: ReadonlyArray<{ key: string; counts: Readonly<Record<string, number>>; ttlMs: number }>): Promise<void>;
+  /** The field-wise sum of the hashes `keys`; a missing or expired key counts as empty. */
+  read(keys: readonly string[]): Promise<Map<string, number>>;
+};
+
+/**
+ * Leases: work that must run on one instance of a deployment at a time (the audit relay), with
+ * state that the next holder resumes from. A lease is held until released or until `ttlMs`
+ * passes without a renewal, so a crashed holder's lease frees itself.
+ */
+export type LeaseStore = {
+  /** Atomic: takes the lease when free or expired, or renews it when `owner` holds it. True when `owner` holds it now. */
+  acquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  release(name: string, owner: string): Promise<void>;
+  /** The state last saved under the lease, or null. */
+  state(name: string): Promise<string | null>;
+  /**
+   * Atomic and fenced: only while `owner` holds the lease, publishes `messages` on `channel` in
+   * order and saves `state`, all or nothing. False, with nothing done, when `owner` lost the lease:
+   * a holder whose lease expired mid-work can never publish what its successor also publishes.
+   */
+  publish(name: string, owner: string, input: { channel: string; messages: string[]; state: string }): Promise<boolean>;
+};
+
 export type Store = {
   readonly kind: 'memory' | 'redis';
   sessions: SessionStore;
@@ -120,6 +154,8 @@ export type Store = {
   gates: GateStore;
   codes: CodeStore;
   pubsub: PubSub;
+  histograms: HistogramStore;
+  leases: LeaseStore;
   /** Throws when the store is unreachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

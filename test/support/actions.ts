@@ -73,5 +73,5 @@ export async function auditRows(app: TestApp, filter: { userId?: string; action?
     .select()
     .from(auditEvents)
     .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(asc(auditEvents.at));
+    .orderBy(asc(auditEvents.at), asc(auditEvents.seq));
 }

@@ -65,6 +65,8 @@ export type TestApp = {
   hasher: CountingHasher;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** What start-up showed on the console (the embedded default's admin password). */
+  announced: string[];
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GqlResult<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Listens on a free loopback port (for WebSocket tests); returns the GraphQL URL. */
@@ -90,7 +92,8 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix });
-  await bootstrap(deps);
+  const announced: string[] = [];
+  await bootstrap(deps, { announce: (message) => void announced.push(message) });
   const app = createApp(deps);
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new URL(`http://gateway.test${path}`), init ?? {}));
   return {
@@ -99,6 +102,7 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
     clock,
     hasher,
     logs,
+    announced,
     fetch,
     async gql(query, variables, opts = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };

@@ -4,13 +4,13 @@ import type { Context } from '../../context.js';
 import type { Deps } from '../../deps.js';
 import { isUnexpected } from '../errors.js';
 
+/** Errors already logged with their request id; yoga's own logger skips them. */
+export const loggedErrors = new WeakSet<object>();
+
 /**
  * Logs every unexpected error (the ones the client sees masked) with the request id, so an
  * INTERNAL_SERVER_ERROR report can be traced. Expected outcomes (DomainErrors) are not errors.
  */
-/** Errors already logged with their request id; yoga's own logger skips them. */
-export const loggedErrors = new WeakSet<object>();
-
 export function useErrorLogging(deps: Pick<Deps, 'logger'>): Plugin<Context> {
   const log = (errors: readonly GraphQLError[] | undefined, ctx: Context) => {
     for (const error of errors ?? []) {

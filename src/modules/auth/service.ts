@@ -43,7 +43,8 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
   const passwordHash = await deps.hasher.hash(normalizePassword(input.password));
   const now = new Date(deps.clock.now());
   const user = await deps.db.transaction(async (tx) => {
-    const row = await insertUser(tx, { email, passwordHash, ...profile, createdAt: now, updatedAt: now });
+    // Registering signs the account in: that is its first login.
+    const row = await insertUser(tx, { email, passwordHash, ...profile, createdAt: now, updatedAt: now, lastLoginAt: now });
     if (!row) throw new EmailTakenError();
     await assignRoles(tx, row.id, ['user']);
     await recordAudit(deps, tx, { action: 'user.registered', userId: row.id, meta, metadata: { method: 'password' } });

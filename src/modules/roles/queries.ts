@@ -1,8 +1,8 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { users } from '../users/tables.js';
-import { roles, userRoles } from './tables.js';
+import { roles, userRoles, type RoleRow } from './tables.js';
 
 export type Access = { roles: string[]; caps: string[] };
 
@@ -32,10 +32,50 @@ export async function assignRoles(db: DbOrTx, userId: string, names: string[]): 
   if (names.length) await db.insert(userRoles).values(names.map((role) => ({ userId, role }))).onConflictDoNothing();
 }
 
-/** Inserts or refreshes a built-in role. */
-export async function upsertBuiltinRole(db: DbOrTx, name: string, description: string, caps: string[]): Promise<void> {
-  await db
+/**
+ * Creates a built-in role when missing. `admin` is also kept at every cap of this version's
+ * catalogue; `user` keeps whatever caps an admin gave it.
+ */
+export async function upsertBuiltinRole(db: DbOrTx, name: string, description: string, caps: string[], syncCaps: boolean): Promise<void> {
+  const insert = db.insert(roles).values({ name, description, caps, builtin: true });
+  await (syncCaps
+    ? insert.onConflictDoUpdate({ target: roles.name, set: { caps: sql`excluded.caps`, builtin: true } })
+    : insert.onConflictDoNothing());
+}
+
+export async function listRoles(db: DbOrTx): Promise<RoleRow[]> {
+  return db.select().from(roles).orderBy(asc(roles.name));
+}
+
+export async function findRoles(db: DbOrTx, names: string[]): Promise<RoleRow[]> {
+  return names.length ? db.select().from(roles).where(inArray(roles.name, names)) : [];
+}
+
+export async function saveRole(db: DbOrTx, values: { name: string; description: string | null; caps: string[]; now: Date }): Promise<RoleRow> {
+  const [row] = await db
     .insert(roles)
-    .values({ name, description, caps, builtin: true })
-    .onConflictDoUpdate({ target: roles.name, set: { caps: sql`excluded.caps`, builtin: true } });
+    .values({ name: values.name, description: values.description, caps: values.caps, createdAt: values.now, updatedAt: values.now })
+    .onConflictDoUpdate({ target: roles.name, set: { description: values.description, caps: values.caps, updatedAt: values.now } })
+    .returning();
+  return row!;
+}
+
+export async function removeRole(db: DbOrTx, name: string): Promise<boolean> {
+  return (await db.delete(roles).where(eq(roles.name, name)).returning({ name: roles.name })).length > 0;
+}
+
+/** Replaces a user's roles. */
+export async function setUserRoles(db: DbOrTx, userId: string, names: string[]): Promise<void> {
+  await db.delete(userRoles).where(eq(userRoles.userId, userId));
+  await assignRoles(db, userId, names);
+}
+
+/** Users holding a role who are not disabled (the last-admin guard). */
+export async function countEnabledHolders(db: DbOrTx, role: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(userRoles)
+    .innerJoin(users, eq(users.id, userRoles.userId))
+    .where(and(eq(userRoles.role, role), eq(users.disabled, false)));
+  return row?.n ?? 0;
 }

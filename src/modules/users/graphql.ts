@@ -2,13 +2,21 @@ import type { Context } from '../../context.js';
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { MfaMethodEnum } from '../mfa/graphql.js';
-import { getUserAccess } from '../roles/queries.js';
+import { getUserAccess, type Access } from '../roles/queries.js';
 import { deleteAccount, getUser, updateProfile } from './service.js';
 import type { UserRow } from './tables.js';
 
-/** The caller's own access is memoised on the context; another user's is read when asked for. */
-const accessOf = (user: UserRow, ctx: Context) =>
-  ctx.auth?.userId === user.id && !ctx.auth.pending ? ctx.access() : getUserAccess(ctx.deps.db, user.id);
+/**
+ * Roles and caps as they are now, read once per User object (both fields share the read).
+ * Not from ctx.access(): that is the caller's access when the request began, and a mutation
+ * (updateUser on oneself, say) may have changed it since.
+ */
+const accessByRow = new WeakMap<UserRow, Promise<Access>>();
+const accessOf = (user: UserRow, ctx: Context) => {
+  let access = accessByRow.get(user);
+  if (!access) accessByRow.set(user, (access = getUserAccess(ctx.deps.db, user.id)));
+  return access;
+};
 
 export const UserRef = builder.objectRef<UserRow>('User').implement({
   fields: (t) => ({

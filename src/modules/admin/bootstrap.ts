@@ -1,0 +1,53 @@
+import type { Deps } from '../../deps.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { recordAudit } from '../audit/service.js';
+import { WeakPasswordError } from '../password/errors.js';
+import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { assignRoles, countEnabledHolders, getUserAccess } from '../roles/queries.js';
+import { findUserByEmail, insertUser } from '../users/queries.js';
+
+const SYSTEM: RequestMeta = { requestId: 'bootstrap', ip: null, userAgent: null };
+
+/**
+ * ADMIN_EMAIL (and ADMIN_PASSWORD) create or promote the admin at every start, idempotently:
+ * an existing account is promoted and keeps its password. With neither set, the embedded
+ * default (never production) creates one admin with a random password, shown once through
+ * `announce` (the console, not the structured log: logs never hold a secret).
+ */
+export async function bootstrapAdmin(deps: Deps, announce: (message: string) => void): Promise<void> {
+  const { adminEmail, adminPassword, databaseUrl, isProduction } = deps.config;
+  if (adminEmail) {
+    if (adminPassword) {
+      try {
+        checkPasswordPolicy(adminPassword, { minLength: deps.config.passwordMinLength, email: adminEmail });
+      } catch (error) {
+        if (error instanceof WeakPasswordError) throw new Error(`ADMIN_PASSWORD is refused by the password policy: ${error.message}`);
+        throw error;
+      }
+    }
+    await ensureAdmin(deps, adminEmail, adminPassword ?? null);
+    return;
+  }
+  if (databaseUrl || isProduction || (await countEnabledHolders(deps.db, 'admin')) > 0) return;
+  const password = deps.random.token(18);
+  const email = (await findUserByEmail(deps.db, 'admin@example.com')) ? `admin+${deps.random.token(4).toLowerCase()}@example.com` : 'admin@example.com';
+  await ensureAdmin(deps, email, password);
+  announce(`\nAdmin account created for the embedded default (shown once, change it):\n  email:    ${email}\n  password: ${password}\n`);
+}
+
+async function ensureAdmin(deps: Deps, email: string, password: string | null): Promise<void> {
+  const passwordHash = password ? await deps.hasher.hash(normalizePassword(password)) : null;
+  const now = new Date(deps.clock.now());
+  await deps.db.transaction(async (tx) => {
+    const created = await insertUser(tx, { email, passwordHash, emailVerified: true, createdAt: now, updatedAt: now });
+    const user = created ?? (await findUserByEmail(tx, email))!;
+    const wasAdmin = !created && (await getUserAccess(tx, user.id)).roles.includes('admin');
+    await assignRoles(tx, user.id, ['user', 'admin']);
+    if (created) {
+      await recordAudit(deps, tx, { action: 'admin.user_created', actorId: null, userId: user.id, meta: SYSTEM, metadata: { roles: ['user', 'admin'], bootstrap: true, withPassword: !!passwordHash } });
+    } else if (!wasAdmin) {
+      await recordAudit(deps, tx, { action: 'admin.user_updated', actorId: null, userId: user.id, meta: SYSTEM, metadata: { fields: ['roles'], roles: ['admin'], bootstrap: true } });
+    }
+  });
+  if (!password) deps.logger.warn({ email }, 'ADMIN_EMAIL has no password: the admin signs in after a password reset');
+}

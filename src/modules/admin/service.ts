@@ -1,0 +1,150 @@
+import type { DbOrTx } from '../../db/client.js';
+import type { Deps } from '../../deps.js';
+import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
+import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { recordAudit } from '../audit/service.js';
+import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
+import { countEnabledHolders, getUserAccess, setUserRoles } from '../roles/queries.js';
+import { EmailTakenError } from '../users/errors.js';
+import { deleteUser as removeUser, findUserByEmail, findUserById, insertUser, updateUser as saveUser } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import { normalizeEmail, optionalText } from '../users/validation.js';
+import { countUsers, overview, pageUsers, type UserFilter } from './queries.js';
+
+const DAY_MS = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export async function findUser(deps: Pick<Deps, 'db'>, id: string): Promise<UserRow | null> {
+  return UUID.test(id) ? findUserById(deps.db, id) : null;
+}
+
+async function requireUser(db: DbOrTx, id: string): Promise<UserRow> {
+  const user = UUID.test(id) ? await findUserById(db, id) : null;
+  if (!user) throw new NotFoundError('User');
+  return user;
+}
+
+export async function listUsers(deps: Pick<Deps, 'db'>, filter: UserFilter, first: number | null | undefined, after: string | null | undefined) {
+  const size = pageSize(first);
+  const cursor = decodeCursor(after, 2) as [string, string] | null;
+  // Exactly what encodeCursor wrote: an ISO time from toISOString() and a uuid.
+  if (cursor && !(typeof cursor[0] === 'string' && ISO_TIME.test(cursor[0]) && UUID.test(String(cursor[1])))) {
+    throw new BadInputError('Invalid cursor', 'after');
+  }
+  const [rows, totalCount] = await Promise.all([pageUsers(deps.db, filter, cursor, size + 1), countUsers(deps.db, filter)]);
+  return { ...toPage(rows, size, (u) => [u.createdAt.toISOString(), u.id]), totalCount };
+}
+
+export async function usersOverview(deps: Pick<Deps, 'db' | 'clock'>) {
+  const stats = await overview(deps.db, new Date(deps.clock.now() - DAY_MS));
+  // No second factor can be enrolled in this release: nobody has MFA on.
+  return { ...stats, mfaEnabled: 0 };
+}
+
+/** roles:assign is needed to change roles or caps, and only caps the actor holds can be granted. */
+async function checkGrant(db: DbOrTx, actorId: string, target: { roles: string[]; caps: string[] }, next: { roles?: string[]; caps?: string[] }) {
+  if (!next.roles && !next.caps) return;
+  const actor = await getUserAccess(db, actorId);
+  if (!actor.caps.includes('roles:assign')) throw new DomainError('FORBIDDEN', 'Changing roles or capabilities needs roles:assign');
+  const addedRoles = (next.roles ?? []).filter((r) => !target.roles.includes(r));
+  const granted = [...(await capsOfRoles(db, addedRoles)), ...(next.caps ?? []).filter((c) => !target.caps.includes(c))];
+  await assertCanGrant(db, actorId, granted);
+}
+
+/** Refuses to remove, disable or delete the last enabled admin: nobody could administer the server after it. */
+async function guardLastAdmin(db: DbOrTx, target: UserRow, change: { roles?: string[]; disabled?: boolean; deleted?: boolean }) {
+  const { roles } = await getUserAccess(db, target.id);
+  if (!roles.includes('admin') || target.disabled) return;
+  const losing = change.deleted || change.disabled === true || (change.roles && !change.roles.includes('admin'));
+  if (losing && (await countEnabledHolders(db, 'admin')) <= 1) throw new BadInputError('This is the last enabled admin', 'id');
+}
+
+export type CreateUserInput = {
+  email: string;
+  password?: string | null;
+  name?: string | null;
+  roles?: string[] | null;
+  caps?: string[] | null;
+  emailVerified?: boolean | null;
+};
+
+/** An admin creates an account. Without a password it cannot sign in until a password reset (mail arrives with the email flows). */
+export async function createUser(deps: Deps, actorId: string, input: CreateUserInput, meta: RequestMeta): Promise<UserRow> {
+  const email = normalizeEmail(input.email);
+  const roles = [...new Set(['user', ...(input.roles ?? [])])];
+  const caps = input.caps ? validCaps(input.caps) : [];
+  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
+  const passwordHash = input.password ? await deps.hasher.hash(normalizePassword(input.password)) : null;
+  const name = optionalText(input.name, 'name', 200);
+  const now = new Date(deps.clock.now());
+  return deps.db.transaction(async (tx) => {
+    await checkGrant(tx, actorId, { roles: ['user'], caps: [] }, { roles: input.roles ? roles : undefined, caps: input.caps ? caps : undefined });
+    const row = await insertUser(tx, { email, passwordHash, name, caps, emailVerified: input.emailVerified ?? false, createdAt: now, updatedAt: now });
+    if (!row) throw new EmailTakenError();
+    await setUserRoles(tx, row.id, roles);
+    await recordAudit(deps, tx, { action: 'admin.user_created', actorId, userId: row.id, meta, metadata: { roles, caps, withPassword: !!passwordHash } });
+    return row;
+  });
+}
+
+export type UpdateUserInput = {
+  email?: string | null;
+  name?: string | null;
+  roles?: string[] | null;
+  caps?: string[] | null;
+  disabled?: boolean | null;
+  emailVerified?: boolean | null;
+};
+
+/** An admin changes an account. Disabling it ends every one of its sessions at once. */
+export async function updateUser(deps: Deps, actorId: string, id: string, input: UpdateUserInput, meta: RequestMeta): Promise<UserRow> {
+  const email = input.email != null ? normalizeEmail(input.email) : undefined;
+  const roles = input.roles != null ? [...new Set(input.roles)] : undefined;
+  const caps = input.caps != null ? validCaps(input.caps) : undefined;
+  const disabled = input.disabled ?? undefined;
+  const updated = await deps.db.transaction(async (tx) => {
+    const target = await requireUser(tx, id);
+    const access = await getUserAccess(tx, target.id);
+    await checkGrant(tx, actorId, { roles: access.roles, caps: target.caps }, { roles, caps });
+    if (roles) await capsOfRoles(tx, roles);
+    await guardLastAdmin(tx, target, { roles, disabled });
+    if (email && email !== target.email && (await findUserByEmail(tx, email))) throw new EmailTakenError();
+    const changes = {
+      ...(email !== undefined ? { email } : {}),
+      ...(input.name !== undefined ? { name: optionalText(input.name, 'name', 200) ?? null } : {}),
+      ...(caps ? { caps } : {}),
+      ...(disabled !== undefined ? { disabled } : {}),
+      ...(input.emailVerified != null ? { emailVerified: input.emailVerified } : {}),
+    };
+    const row = (await saveUser(tx, target.id, { ...changes, updatedAt: new Date(deps.clock.now()) }))!;
+    if (roles) await setUserRoles(tx, target.id, roles);
+    const fields = [...Object.keys(changes), ...(roles ? ['roles'] : [])];
+    await recordAudit(deps, tx, { action: 'admin.user_updated', actorId, userId: target.id, meta, metadata: { fields, ...(roles ? { roles } : {}), ...(caps ? { caps } : {}), ...(disabled !== undefined ? { disabled } : {}) } });
+    return row;
+  });
+  if (disabled) await deps.store.sessions.deleteByUser(updated.id);
+  return updated;
+}
+
+export async function deleteUser(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
+  const target = await deps.db.transaction(async (tx) => {
+    const user = await requireUser(tx, id);
+    await guardLastAdmin(tx, user, { deleted: true });
+    await removeUser(tx, user.id);
+    await recordAudit(deps, tx, { action: 'admin.user_deleted', actorId, userId: user.id, meta, metadata: { email: user.email } });
+    return user;
+  });
+  await deps.store.sessions.deleteByUser(target.id);
+  return true;
+}
+
+/** Ends every session of a user, on every instance, from their next request on. */
+export async function revokeUserSessions(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
+  const user = await requireUser(deps.db, id);
+  const ended = await deps.store.sessions.deleteByUser(user.id);
+  await recordAudit(deps, deps.db, { action: 'admin.sessions_revoked', actorId, userId: user.id, meta, metadata: { sessions: ended.length } });
+  return true;
+}

@@ -1,0 +1,41 @@
+import type { Deps } from '../../deps.js';
+import { createSubscriberAccess, invalidationOf, type SubscriberAccess } from './access.js';
+import { createAuditFeed, type AuditFeed } from './feed.js';
+import { startAuditRelay, type AuditRelay, type RelayOptions } from './relay.js';
+
+/** Live audit events on this instance: the relay (publishing when it leads), the feed and the access checks. */
+export type AuditLive = {
+  relay: AuditRelay;
+  feed: AuditFeed;
+  access: SubscriberAccess;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts live audit delivery for one instance (createDeps calls it after migrating). Every
+ * instance runs a relay, of which one leads; every instance's feed hears every event. Resolves
+ * after the relay's first attempt to lead, so an instance that starts first publishes every
+ * event committed after its start.
+ */
+export async function startAuditLive(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>, options: { relay?: RelayOptions; accessTtlMs?: number } = {}): Promise<AuditLive> {
+  const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });
+  const feed = createAuditFeed({
+    pubsub: deps.store.pubsub,
+    logger: deps.logger,
+    beforeDispatch: (event) => {
+      const stale = invalidationOf(event);
+      if (stale !== undefined) access.invalidate(stale);
+    },
+  });
+  const relay = startAuditRelay(deps, options.relay);
+  await relay.ready;
+  return {
+    relay,
+    feed,
+    access,
+    async stop() {
+      await relay.stop();
+      await feed.close();
+    },
+  };
+}
