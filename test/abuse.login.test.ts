@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail } from './support/actions.js';
 import { userRoles } from '../src/modules/roles/tables.js';
 
@@ -154,13 +154,7 @@ describe.each(backends())('per-IP limits (%s)', (backend) => {
 describe.runIf(backends().includes('real'))('lockout across instances (real)', () => {
   let a: TestApp;
   let b: TestApp;
-  beforeAll(async () => {
-    [a, b] = await createInstances();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  useInstances((first, second) => ([a, b] = [first, second]));
 
   it('shares one failure streak between instances: 50 concurrent attempts split across two evaluate 10', async () => {
     const user = await signUp(a);

@@ -3,7 +3,7 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { closeDeps } from '../src/deps.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, logout, me, PASSWORD, refresh, signIn, signUp, type Tokens } from './support/actions.js';
 
 const SESSION_FIELDS = 'id current ip userAgent createdAt lastSeenAt expiresAt';
@@ -179,13 +179,7 @@ describe.each(backends())('sessions (%s)', (backend) => {
 describe.runIf(backends().includes('real'))('sessions across instances (real)', () => {
   let a: TestApp;
   let b: TestApp;
-  beforeAll(async () => {
-    [a, b] = await createInstances();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  useInstances((first, second) => ([a, b] = [first, second]));
 
   it('refuses a token on B right after logout on A, and the other way round', async () => {
     for (const [from, to] of [[a, b], [b, a]] as const) {

@@ -14,7 +14,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISH_AHEAD_MS } from '../src/modules/tokens/keys.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
 import { expectCode, expectOk, me, signIn, signUp } from './support/actions.js';
 
 const ISSUER = 'http://gateway.test';
@@ -188,13 +188,7 @@ describe.each(backends())('signing key rotation (%s)', (backend) => {
 describe.runIf(backends().includes('real'))('signing keys across instances (real)', () => {
   let a: TestApp;
   let b: TestApp;
-  beforeAll(async () => {
-    [a, b] = await createInstances();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  useInstances((first, second) => ([a, b] = [first, second]));
 
   it('tells the second instance about a rotated key before the key signs', async () => {
     const user = await signUp(a);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { bootstrap } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
@@ -127,4 +127,20 @@ export async function createInstances(): Promise<[TestApp, TestApp]> {
   const shared = await createShared('real');
   const clock = createTestClock();
   return [await createTestApp(shared, { clock }), await createTestApp(shared, { clock })];
+}
+
+/**
+ * Two instances of one deployment for the tests of a describe block: opened before them and
+ * closed after; `set` receives them.
+ */
+export function useInstances(set: (a: TestApp, b: TestApp) => void): void {
+  let pair: [TestApp, TestApp] | undefined;
+  beforeAll(async () => {
+    pair = await createInstances();
+    set(...pair);
+  });
+  afterAll(async () => {
+    await pair?.[0].close();
+    await pair?.[1].close();
+  });
 }
