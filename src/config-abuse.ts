@@ -14,6 +14,14 @@ export type Limit = { max: number; windowMs: number };
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, Limit>> = Object.freeze({
   'login.ip': { max: 30, windowMs: 60_000 },
   'register.ip': { max: 30, windowMs: 5 * 60_000 },
+  // Mails and SMS (links and codes), counted alike for known and unknown recipients.
+  'send.ip': { max: 20, windowMs: 10 * 60_000 },
+  'send.recipient': { max: 1, windowMs: 60_000 },
+  'sendHourly.recipient': { max: 5, windowMs: 3_600_000 },
+  // Checks of one-time tokens and codes (verifyEmail, resetPassword, loginWithMagicLink, verifyPhone, verify2fa).
+  'verify.ip': { max: 30, windowMs: 60_000 },
+  // Second-factor codes per account, across pending logins (each also has 5 tries): bounds TOTP guessing by a holder of the password.
+  'mfa.account': { max: 10, windowMs: 15 * 60_000 },
 });
 
 /** Operations that take a captchaToken. */
@@ -38,7 +46,7 @@ function parseRateLimits(value: string, ctx: z.RefinementCtx): Record<string, Li
 const count = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 export const abuseEnv = {
-  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m */
+  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m,send.ip=20/10m,send.recipient=1/1m,sendHourly.recipient=5/1h,verify.ip=30/1m,mfa.account=10/15m */
   RATE_LIMITS: z.string().default('').transform(parseRateLimits),
   /** Consecutive failed logins of one account before a CAPTCHA is required (when one is configured). @default 5 */
   LOGIN_CAPTCHA_AFTER: count(5),

@@ -56,6 +56,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Issuer of tokens and base of public links. @default http://localhost:PORT */
   PUBLIC_URL: optionalUrl(['http', 'https']),
+  /** The product name in mails, SMS and authenticator apps (TOTP issuer). @default GraphQL Auth Gateway */
+  APP_NAME: z.string().trim().min(1).max(64).default('GraphQL Auth Gateway'),
   /** Front-end base for links in emails. @default PUBLIC_URL */
   APP_URL: optionalUrl(['http', 'https']),
   /** postgres:// URL; PGlite under DATA_DIR when unset. */
@@ -121,6 +123,7 @@ export type Config = Readonly<{
   host: string;
   publicUrl: string;
   appUrl: string;
+  appName: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   dataDir: string;
@@ -128,7 +131,8 @@ export type Config = Readonly<{
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   smtpUrl: string | undefined;
-  mailFrom: string | undefined;
+  /** The From of mails. @default `APP_NAME <no-reply@host of PUBLIC_URL>` */
+  mailFrom: string;
   smsWebhookUrl: string | undefined;
   captchaVerifyUrl: string | undefined;
   captchaSecret: string | undefined;
@@ -186,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicUrl,
     appUrl: stripSlash(e.APP_URL ?? publicUrl),
+    appName: e.APP_NAME,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
@@ -193,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,
     smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM,
+    mailFrom: e.MAIL_FROM ?? `${e.APP_NAME.replace(/["<>\r\n]/g, '')} <no-reply@${new URL(publicUrl).hostname}>`,
     smsWebhookUrl: e.SMS_WEBHOOK_URL,
     captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
     captchaSecret: e.CAPTCHA_SECRET,

@@ -3,13 +3,17 @@ import { createDatabase, type Database, type Db } from './db/client.js';
 import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
 import { createLatencyRecorder, type LatencyRecorder } from './modules/analytics/latency.js';
 import { startAuditLive, type AuditLive } from './modules/audit/live.js';
+import { createMessages, type Messages } from './modules/messaging/delivery.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { deriveKey } from './shared/crypto.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { createLogMailer, createSmtpMailer } from './shared/mailer.js';
 import { createArgon2Hasher, type PasswordHasher } from './shared/password-hasher.js';
 import { systemRandom, type Random } from './shared/random.js';
 import { resolveSecretKey } from './shared/secret-key.js';
+import { createLogSmsSender, createWebhookSmsSender } from './shared/sms.js';
 import type { Store } from './shared/store.js';
 import { createMemoryStore } from './shared/store-memory.js';
 import { createRedisStore } from './shared/store-redis.js';
@@ -35,11 +39,17 @@ export type Deps = {
   latency: LatencyRecorder;
   /** Live audit events: the outbox relay (one instance leads), this instance's feed and subscriber checks. */
   audit: AuditLive;
+  /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes. */
+  mfaKeys: { totp: Buffer; recovery: Buffer };
+  /** Mail and SMS, delivered in the background after the transaction commits, with retries. */
+  messages: Messages;
 };
 
 export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database' | 'captcha'>> & {
   /** Key prefix for the Redis store (tests run many apps against one Redis). */
   storePrefix?: string;
+  /** Waits between delivery attempts of a mail or SMS (tests shorten them). */
+  messageRetryDelaysMs?: number[];
 };
 
 /** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
@@ -67,6 +77,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
+    const mfaKeys = { totp: deriveKey(secret.key, 'totp-secret'), recovery: deriveKey(secret.key, 'recovery-code') };
     const tokens = createAccessTokenVerifier({ config, clock, keys });
     const captcha =
       overrides.captcha !== undefined
@@ -75,12 +86,28 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
           ? createCaptchaVerifier({ url: config.captchaVerifyUrl, secret: config.captchaSecret, logger })
           : null;
     // Last: nothing after it can fail, so it needs no closer here (its first step never throws).
+    const messages = createMessagesFor(config, logger, overrides.messageRetryDelaysMs);
+    closers.push(() => messages.close());
     const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
-    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash, latency, audit };
+    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash, latency, audit, messages, mfaKeys };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * SMTP_URL / SMS_WEBHOOK_URL when set; otherwise messages go to the log, in full outside
+ * production (the embedded default: a developer clicks the link there) and without their
+ * content in production, where a one-time secret must never reach a log (ASVS 5.0 V16.2.5).
+ */
+function createMessagesFor(config: Config, logger: Logger, retryDelaysMs?: number[]): Messages {
+  const revealContent = !config.isProduction;
+  const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger }) : createLogMailer({ logger, revealContent });
+  const sms = config.smsWebhookUrl ? createWebhookSmsSender({ url: config.smsWebhookUrl }) : createLogSmsSender({ logger, revealContent });
+  if (config.isProduction && !config.smtpUrl) logger.warn('no SMTP_URL: mails (verification, reset, magic links, codes) are not sent');
+  if (config.isProduction && !config.smsWebhookUrl) logger.warn('no SMS_WEBHOOK_URL: SMS (phone verification, codes) are not sent');
+  return createMessages({ mailer, sms, logger, retryDelaysMs });
 }
 
 /** Releases what createDeps opened (the caller closes what it passed in). */
@@ -90,6 +117,8 @@ export async function closeDeps(deps: Deps, owned: { database: boolean; store: b
   await deps.audit.stop();
   // Before the store closes, so the last seconds of latency are kept.
   await deps.latency.close();
+  // Messages already queued still go out (their tokens were committed).
+  await deps.messages.close();
   if (owned.store) await deps.store.close();
   if (owned.database) await deps.database.close();
 }

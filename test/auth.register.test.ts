@@ -92,10 +92,13 @@ describe.each(backends())('register (%s)', (backend) => {
     expect(expectOk(await registerWith(app, { email, password: PASSWORD })).register.user.email).toBe(email);
   });
 
-  it('answers BAD_USER_INPUT when the password is omitted (no passwordless sign-up yet)', async () => {
-    const result = await registerWith(app, { email: uniqueEmail() });
-    expectCode(result, 'BAD_USER_INPUT');
-    expect(result.errors![0]!.extensions.field).toBe('password');
+  it('creates a passwordless account without a session when the password is omitted', async () => {
+    const result = expectOk(await registerWith(app, { email: uniqueEmail() })).register;
+    expect(result.auth).toBeNull();
+    const [row] = await app.deps.db.select().from(users).where(eq(users.id, result.user.id));
+    // A random password nobody knows: the account has a hash like any other, and no session.
+    expect(row!.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(row!.lastLoginAt).toBeNull();
   });
 
   it.each<[string, (email: string) => string]>([
@@ -145,7 +148,7 @@ describe.each(backends())('register (%s)', (backend) => {
       await registerWith(app, { email: uniqueEmail(), password: 'password1' }),
       await registerWith(app, { email: taken.toUpperCase(), password: PASSWORD }),
       await registerWith(app, { email: 'not-an-email', password: PASSWORD }),
-      await registerWith(app, { email: uniqueEmail() }),
+      await registerWith(app, { email: uniqueEmail(), phone: '12345' }),
       await registerWith(app, { email: uniqueEmail(), password: PASSWORD, language: 'english!' }),
     ];
     expect(rejected.map(codeOf)).toEqual(['WEAK_PASSWORD', 'WEAK_PASSWORD', 'EMAIL_TAKEN', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT']);

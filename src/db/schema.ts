@@ -3,3 +3,5 @@ export { users } from '../modules/users/tables.js';
 export { roles, userRoles } from '../modules/roles/tables.js';
 export { auditEvents } from '../modules/audit/tables.js';
 export { signingKeys } from '../modules/tokens/tables.js';
+export { oneTimeTokens } from '../modules/verification/tables.js';
+export { mfaFactors, recoveryCodes } from '../modules/mfa/tables.js';

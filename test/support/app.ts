@@ -84,14 +84,14 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
     SECRET_KEY,
     PUBLIC_URL: 'http://gateway.test',
     // In-process requests share one client IP: per-IP limits get their own tests.
-    RATE_LIMITS: 'login.ip=100000/1m,register.ip=100000/1m',
+    RATE_LIMITS: 'login.ip=100000/1m,register.ip=100000/1m,send.ip=100000/1m,verify.ip=100000/1m,mfa.account=100000/1m',
     ...shared.env,
     ...options.env,
   });
   const clock = options.clock ?? createTestClock();
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
-  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix });
+  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100] });
   const announced: string[] = [];
   await bootstrap(deps, { announce: (message) => void announced.push(message) });
   const app = createApp(deps);

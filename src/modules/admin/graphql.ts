@@ -41,7 +41,7 @@ const UserFilter = builder.inputType('UserFilter', {
 const CreateUserInput = builder.inputType('CreateUserInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
-    password: t.string({ description: 'Optional; without one the account cannot sign in until its password is reset.' }),
+    password: t.string({ description: 'Optional; without one the user is mailed a link to set it (APP_URL/reset-password?token=…, valid 24 hours).' }),
     name: t.string(),
     roles: t.stringList({ description: 'Needs roles:assign; `user` is always included.' }),
     caps: t.stringList({ description: 'Direct grants; needs roles:assign and holding each cap.' }),

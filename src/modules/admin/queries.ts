@@ -47,6 +47,7 @@ export async function overview(db: DbOrTx, since: Date) {
     .select({
       total: count(),
       emailVerified: sql<number>`count(*) filter (where ${users.emailVerified})`.mapWith(Number),
+      mfaEnabled: sql<number>`count(*) filter (where cardinality(${users.mfaMethods}) > 0)`.mapWith(Number),
       disabled: sql<number>`count(*) filter (where ${users.disabled})`.mapWith(Number),
       registeredLast24h: sql<number>`count(*) filter (where ${gt(users.createdAt, since)})`.mapWith(Number),
       activeLast24h: sql<number>`count(*) filter (where ${gt(users.lastLoginAt, since)})`.mapWith(Number),

@@ -5,6 +5,7 @@ import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.j
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { prepareSetPassword } from '../password/reset.js';
 import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
 import { countEnabledHolders, getUserAccess, setUserRoles } from '../roles/queries.js';
 import { EmailTakenError } from '../users/errors.js';
@@ -39,9 +40,7 @@ export async function listUsers(deps: Pick<Deps, 'db'>, filter: UserFilter, firs
 }
 
 export async function usersOverview(deps: Pick<Deps, 'db' | 'clock'>) {
-  const stats = await overview(deps.db, new Date(deps.clock.now() - DAY_MS));
-  // No second factor can be enrolled in this release: nobody has MFA on.
-  return { ...stats, mfaEnabled: 0 };
+  return overview(deps.db, new Date(deps.clock.now() - DAY_MS));
 }
 
 /** roles:assign is needed to change roles or caps, and only caps the actor holds can be granted. */
@@ -71,7 +70,10 @@ export type CreateUserInput = {
   emailVerified?: boolean | null;
 };
 
-/** An admin creates an account. Without a password it cannot sign in until a password reset (mail arrives with the email flows). */
+/**
+ * An admin creates an account. Without a password the new user is mailed a link to set one
+ * (APP_URL/reset-password?token=…, valid 24 hours), after the transaction commits.
+ */
 export async function createUser(deps: Deps, actorId: string, input: CreateUserInput, meta: RequestMeta): Promise<UserRow> {
   const email = normalizeEmail(input.email);
   const roles = [...new Set(['user', ...(input.roles ?? [])])];
@@ -80,14 +82,16 @@ export async function createUser(deps: Deps, actorId: string, input: CreateUserI
   const passwordHash = input.password ? await deps.hasher.hash(normalizePassword(input.password)) : null;
   const name = optionalText(input.name, 'name', 200);
   const now = new Date(deps.clock.now());
-  return deps.db.transaction(async (tx) => {
+  const { row, send } = await deps.db.transaction(async (tx) => {
     await checkGrant(tx, actorId, { roles: ['user'], caps: [] }, { roles: input.roles ? roles : undefined, caps: input.caps ? caps : undefined });
     const row = await insertUser(tx, { email, passwordHash, name, caps, emailVerified: input.emailVerified ?? false, createdAt: now, updatedAt: now });
     if (!row) throw new EmailTakenError();
     await setUserRoles(tx, row.id, roles);
     await recordAudit(deps, tx, { action: 'admin.user_created', actorId, userId: row.id, meta, metadata: { roles, caps, withPassword: !!passwordHash } });
-    return row;
+    return { row, send: passwordHash ? () => undefined : await prepareSetPassword(deps, tx, row) };
   });
+  send();
+  return row;
 }
 
 export type UpdateUserInput = {
@@ -117,7 +121,8 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
       ...(input.name !== undefined ? { name: optionalText(input.name, 'name', 200) ?? null } : {}),
       ...(caps ? { caps } : {}),
       ...(disabled !== undefined ? { disabled } : {}),
-      ...(input.emailVerified != null ? { emailVerified: input.emailVerified } : {}),
+      // A new address is unproven until its owner follows a link, unless the admin says otherwise.
+      ...(input.emailVerified != null ? { emailVerified: input.emailVerified } : email !== undefined && email !== target.email ? { emailVerified: false } : {}),
     };
     const row = (await saveUser(tx, target.id, { ...changes, updatedAt: new Date(deps.clock.now()) }))!;
     if (roles) await setUserRoles(tx, target.id, roles);

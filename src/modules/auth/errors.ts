@@ -12,3 +12,10 @@ export class AccountDisabledError extends DomainError {
     super('ACCOUNT_DISABLED', 'This account is disabled');
   }
 }
+
+/** Only after a correct password (REQUIRE_EMAIL_VERIFICATION): a guesser learns nothing from it. */
+export class EmailNotVerifiedError extends DomainError {
+  constructor() {
+    super('EMAIL_NOT_VERIFIED', 'Verify your email address first: a new link has been sent if the last one is older than a minute');
+  }
+}

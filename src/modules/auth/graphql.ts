@@ -1,13 +1,14 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { MfaMethodEnum } from '../mfa/graphql.js';
+import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
 import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../sessions/cookies.js';
 import type { AuthResult } from '../sessions/service.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
+import { loginWithMagicLink, requestMagicLink } from './magic-link.js';
 import { login, logout, refresh, register } from './service.js';
 
-const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implement({
+export const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implement({
   fields: (t) => ({
     accessToken: t.exposeString('accessToken', {
       description: 'Bearer access token (JWT). While mfaRequired is true it is a pending token: it only allows verify2fa, sendMfaCode and logout.',
@@ -19,11 +20,11 @@ const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implement({
     }),
     refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime', nullable: true }),
     mfaRequired: t.exposeBoolean('mfaRequired'),
-    mfaMethods: t.field({ type: [MfaMethodEnum], resolve: (a) => a.mfaMethods as Array<'TOTP' | 'SMS' | 'EMAIL' | 'RECOVERY_CODE'> }),
+    mfaMethods: t.field({ type: [MfaMethodEnum], resolve: (a) => a.mfaMethods as MfaMethodName[] }),
     defaultMfaMethod: t.field({
       type: MfaMethodEnum,
       nullable: true,
-      resolve: (a) => a.defaultMfaMethod as 'TOTP' | 'SMS' | 'EMAIL' | 'RECOVERY_CODE' | null,
+      resolve: (a) => a.defaultMfaMethod as MfaMethodName | null,
     }),
     user: t.field({ type: UserRef, resolve: (a) => a.user }),
   }),
@@ -35,7 +36,8 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
     auth: t.field({
       type: AuthPayload,
       nullable: true,
-      description: "The new account's first session. (Null once email verification or passwordless sign-up apply; neither ships in this release.)",
+      description:
+        "The new account's first session. Null when no password was given (a link to set one is mailed) or when REQUIRE_EMAIL_VERIFICATION is on (a verification link is mailed; login answers EMAIL_NOT_VERIFIED until it is used).",
       resolve: (p) => p.auth,
     }),
   }),
@@ -44,12 +46,12 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
 const RegisterInput = builder.inputType('RegisterInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
-    password: t.string({ description: 'Required in this release: passwordless sign-up arrives with the email flows.' }),
+    password: t.string({ description: 'When omitted a random password is set and a link to choose one (APP_URL/reset-password?token=…, valid 24 hours) is mailed.' }),
     name: t.string(),
     firstName: t.string(),
     lastName: t.string(),
     language: t.string(),
-    phone: t.string(),
+    phone: t.string({ description: 'International format (+ and country code); stored as E.164, unverified until requestPhoneVerification/verifyPhone.' }),
     captchaToken: t.string({ description: 'The CAPTCHA token, when CAPTCHA_REQUIRED_FOR includes register.' }),
     setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.' }),
   }),
@@ -107,5 +109,31 @@ builder.mutationField('logout', (t) =>
       clearAuthCookies(ctx);
       return done;
     },
+  }),
+);
+
+builder.mutationField('requestMagicLink', (t) =>
+  t.boolean({
+    description:
+      'Mails a sign-in link to APP_URL/magic-link?token=… (valid 15 minutes, once) when the address belongs to an enabled account. Always true, whether or not the account exists; limited per address and per IP alike.',
+    authScopes: { public: true },
+    args: {
+      email: t.arg.string({ required: true }),
+      captchaToken: t.arg.string({ description: 'The CAPTCHA token, when CAPTCHA_REQUIRED_FOR includes requestMagicLink.' }),
+    },
+    resolve: (_, args, ctx) => requestMagicLink(ctx.deps, args, ctx.meta),
+  }),
+);
+
+builder.mutationField('loginWithMagicLink', (t) =>
+  t.field({
+    type: AuthPayload,
+    description: 'Signs in with the token of a magic link (once). The link proves the address, so the email counts as verified. INVALID_TOKEN when it is bad, used or expired.',
+    authScopes: { public: true },
+    args: {
+      token: t.arg.string({ required: true }),
+      setCookie: t.arg.boolean({ description: 'Also set the tokens as HttpOnly cookies, as login does.' }),
+    },
+    resolve: (_, args, ctx) => withAuthCookies(ctx, args.setCookie, () => loginWithMagicLink(ctx.deps, args.token, ctx.meta), (auth) => auth),
   }),
 );

@@ -1,5 +1,4 @@
 import type { Deps } from '../../deps.js';
-import { BadInputError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { checkCaptchaIfRequired, clearLoginFailures, enforceLimit, guardLoginAttempt } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
@@ -12,7 +11,13 @@ import { EmailTakenError } from '../users/errors.js';
 import { findUserByEmail, findUserById, insertUser, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
-import { AccountDisabledError, InvalidTokenError } from './errors.js';
+import { withinRecipientLimits } from '../messaging/send.js';
+import { prepareSetPassword } from '../password/reset.js';
+import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
+import { optionalPhone } from '../verification/phone.js';
+import { AccountDisabledError, EmailNotVerifiedError, InvalidTokenError } from './errors.js';
+import { signInUser } from './sign-in.js';
+import { endPendingLogin } from '../mfa/challenge.js';
 
 export type RegisterInput = {
   email: string;
@@ -25,32 +30,45 @@ export type RegisterInput = {
   captchaToken?: string | null;
 };
 
-/** Creates an account with the `user` role and signs it in. */
+/**
+ * Creates an account with the `user` role. It is signed in at once, unless it has no password
+ * yet (a random one is set and a link to choose one is mailed) or REQUIRE_EMAIL_VERIFICATION
+ * holds (a verification link is mailed): then `auth` is null.
+ */
 export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
   await enforceLimit(deps, 'register.ip', meta.ip ?? 'unknown', meta);
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
-  if (!input.password) throw new BadInputError('A password is required', 'password');
-  if (input.phone) throw new BadInputError('Phone numbers are not supported yet', 'phone');
-  checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
+  const passwordless = !input.password;
+  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
   const profile = {
     name: optionalText(input.name, 'name', 200),
     firstName: optionalText(input.firstName, 'firstName', 100),
     lastName: optionalText(input.lastName, 'lastName', 100),
     language: optionalLanguage(input.language),
+    phone: optionalPhone(input.phone),
   };
-  // Hash before the insert: a taken email then costs what a new one costs.
-  const passwordHash = await deps.hasher.hash(normalizePassword(input.password));
+  // Hash before the insert: a taken email then costs what a new one costs. Without a password
+  // the account gets a random one nobody knows, so it has a hash like any other.
+  const passwordHash = await deps.hasher.hash(normalizePassword(input.password || deps.random.token(32)));
+  const signIn = !passwordless && !deps.config.requireEmailVerification;
   const now = new Date(deps.clock.now());
-  const user = await deps.db.transaction(async (tx) => {
-    // Registering signs the account in: that is its first login.
-    const row = await insertUser(tx, { email, passwordHash, ...profile, createdAt: now, updatedAt: now, lastLoginAt: now });
+  const { user, send } = await deps.db.transaction(async (tx) => {
+    // Registering signs the account in when it can: that is its first login.
+    const row = await insertUser(tx, { email, passwordHash, ...profile, createdAt: now, updatedAt: now, lastLoginAt: signIn ? now : null });
     if (!row) throw new EmailTakenError();
     await assignRoles(tx, row.id, ['user']);
-    await recordAudit(deps, tx, { action: 'user.registered', userId: row.id, meta, metadata: { method: 'password' } });
-    return row;
+    await recordAudit(deps, tx, { action: 'user.registered', userId: row.id, meta, metadata: { method: passwordless ? 'passwordless' : 'password' } });
+    if (passwordless) return { user: row, send: await prepareSetPassword(deps, tx, row) };
+    if (deps.config.requireEmailVerification) return { user: row, send: await prepareEmailVerification(deps, tx, row, meta) };
+    return { user: row, send: () => undefined };
   });
-  return { user, auth: await startSession(deps, user, { meta, amr: ['pwd'] }) };
+  if (!signIn) {
+    // The first mail to a new address always goes; it counts, so a resend within the minute does not void its link.
+    await withinRecipientLimits(deps, email, meta);
+    send();
+  }
+  return { user, auth: signIn ? await startSession(deps, user, { meta, amr: ['pwd'] }) : null };
 }
 
 /**
@@ -88,21 +106,14 @@ export async function login(
     await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled' } });
     throw new AccountDisabledError();
   }
+  if (deps.config.requireEmailVerification && !user.emailVerified) {
+    await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'email_not_verified' } });
+    await resendEmailVerification(deps, user, meta);
+    throw new EmailNotVerifiedError();
+  }
   // Parameters changed since this hash was made: upgrade it while we hold the password.
   const passwordHash = deps.hasher.needsRehash(user.passwordHash) ? await deps.hasher.hash(password) : undefined;
-  const auth = await startSession(deps, user, { meta, amr: ['pwd'] });
-  const sessionId = parseRefreshToken(auth.refreshToken ?? '')?.sessionId;
-  try {
-    const updated = await deps.db.transaction(async (tx) => {
-      const row = await updateUser(tx, user.id, { lastLoginAt: new Date(deps.clock.now()), ...(passwordHash ? { passwordHash } : {}) });
-      await recordAudit(deps, tx, { action: 'user.login', userId: user.id, meta, metadata: { method: 'password', sessionId } });
-      return row ?? user;
-    });
-    return { ...auth, user: updated };
-  } catch (error) {
-    if (sessionId) await deps.store.sessions.delete(sessionId).catch(() => undefined);
-    throw error;
-  }
+  return signInUser(deps, user, { meta, amr: ['pwd'], method: 'password', passwordHash });
 }
 
 /**
@@ -154,8 +165,17 @@ export async function refresh(deps: Deps, token: string | null | undefined, meta
   };
 }
 
-/** Ends the caller's session, or all of their sessions. Every instance refuses their tokens from the next request. */
-export async function logout(deps: Deps, auth: { userId: string; sessionId: string }, allSessions: boolean, meta: RequestMeta) {
+/**
+ * Ends the caller's session, or all of their sessions. Every instance refuses their tokens from
+ * the next request. A pending MFA login only ends itself: the first factor alone must not be
+ * enough to sign the account out everywhere.
+ */
+export async function logout(deps: Deps, auth: { userId: string; sessionId: string; pending: boolean }, allSessions: boolean, meta: RequestMeta) {
+  if (auth.pending) {
+    await endPendingLogin(deps, auth.sessionId);
+    await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { pendingMfa: true } });
+    return true;
+  }
   const ended = allSessions
     ? await deps.store.sessions.deleteByUser(auth.userId)
     : (await deps.store.sessions.delete(auth.sessionId))
@@ -164,4 +184,3 @@ export async function logout(deps: Deps, auth: { userId: string; sessionId: stri
   await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { allSessions, sessions: ended.length } });
   return true;
 }
-

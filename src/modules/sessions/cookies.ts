@@ -35,7 +35,7 @@ function tokenCookie(config: Pick<Config, 'isProduction'>, name: string, value: 
 
 /**
  * Sets the access and refresh cookies of a full session. A pending MFA login sets nothing: a
- * pending token is good only for finishing the login, which is where the cookies belong (verify2fa, once it ships).
+ * pending token is good only for finishing the login, which is where the cookies belong (verify2fa with setCookie).
  */
 export function setAuthCookies(ctx: CookieContext, auth: AuthResult | null): void {
   const { config, clock } = ctx.deps;

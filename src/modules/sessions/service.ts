@@ -39,7 +39,7 @@ export async function issueAccessToken(deps: SessionDeps, user: UserRow, session
  * Opens a session in the store and returns its first tokens. The session id is random and
  * unrelated to any previous session (ASVS 5.0 V7.2.4: a new session on every authentication).
  */
-export async function startSession(deps: SessionDeps, user: UserRow, input: { meta: RequestMeta; amr: string[] }): Promise<AuthResult> {
+export async function startSession(deps: SessionDeps, user: UserRow, input: { meta: RequestMeta; amr: string[]; mfaVerified?: boolean }): Promise<AuthResult> {
   const now = deps.clock.now();
   const session: SessionRecord = {
     id: deps.random.uuid(),
@@ -50,7 +50,7 @@ export async function startSession(deps: SessionDeps, user: UserRow, input: { me
     ip: input.meta.ip,
     userAgent: input.meta.userAgent?.slice(0, 512) ?? null,
     amr: input.amr,
-    mfaVerified: false,
+    mfaVerified: input.mfaVerified ?? false,
   };
   const refresh = mintRefreshToken(deps, session.id);
   const access = await issueAccessToken(deps, user, session);

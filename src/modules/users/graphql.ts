@@ -1,7 +1,7 @@
 import type { Context } from '../../context.js';
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { MfaMethodEnum } from '../mfa/graphql.js';
+import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
 import { getUserAccess, type Access } from '../roles/queries.js';
 import { deleteAccount, getUser, updateProfile } from './service.js';
 import type { UserRow } from './tables.js';
@@ -36,10 +36,18 @@ export const UserRef = builder.objectRef<UserRow>('User').implement({
       description: "Effective capabilities: the union of the roles' caps and direct grants.",
       resolve: async (u, _, ctx) => (await accessOf(u, ctx)).caps,
     }),
-    // No second factor can be enrolled yet (the MFA issue adds them), so these state the truth.
-    mfaEnabled: t.boolean({ resolve: () => false }),
-    mfaMethods: t.field({ type: [MfaMethodEnum], resolve: () => [] }),
-    defaultMfaMethod: t.field({ type: MfaMethodEnum, nullable: true, resolve: () => null }),
+    mfaEnabled: t.boolean({ description: 'True while at least one second factor is enabled.', resolve: (u) => u.mfaMethods.length > 0 }),
+    mfaMethods: t.field({
+      type: [MfaMethodEnum],
+      description: 'The enabled second factors, and RECOVERY_CODE while MFA is on.',
+      resolve: (u) => (u.mfaMethods.length ? [...(u.mfaMethods as MfaMethodName[]), 'RECOVERY_CODE' as const] : []),
+    }),
+    defaultMfaMethod: t.field({
+      type: MfaMethodEnum,
+      nullable: true,
+      description: 'The factor a login asks for first (its code is sent at once for SMS and EMAIL).',
+      resolve: (u) => u.defaultMfaMethod as MfaMethodName | null,
+    }),
     disabled: t.exposeBoolean('disabled'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -21,6 +21,12 @@ export const users = pgTable(
     /** Capabilities granted directly, on top of the roles' caps. */
     caps: text('caps').array().notNull().default(sql`'{}'::text[]`),
     disabled: boolean('disabled').notNull().default(false),
+    /**
+     * The enabled second factors (TOTP, SMS, EMAIL), kept in step with mfa_factors in the same
+     * transaction: sign-in and every User read need them without another query.
+     */
+    mfaMethods: text('mfa_methods').array().notNull().default(sql`'{}'::text[]`),
+    defaultMfaMethod: text('default_mfa_method'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     lastLoginAt: timestamp('last_login_at', { withTimezone: true }),

@@ -1,0 +1,49 @@
+import type { Deps } from '../../deps.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { enforceLimit } from '../abuse/service.js';
+import { recordAudit } from '../audit/service.js';
+import { sendLinkMail } from '../messaging/send.js';
+import { requestMailedLink } from '../password/reset.js';
+import type { AuthResult } from '../sessions/service.js';
+import { findUserById } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import { markEmailVerified } from '../verification/service.js';
+import { consumeOneTimeToken, issueOneTimeToken, TOKEN_TTL_MS } from '../verification/tokens.js';
+import { AccountDisabledError, InvalidTokenError } from './errors.js';
+import { signInUser } from './sign-in.js';
+
+/** Mails a sign-in link to a known, enabled account; answers true for any address (no enumeration). */
+export function requestMagicLink(deps: Deps, input: { email: string; captchaToken?: string | null }, meta: RequestMeta): Promise<boolean> {
+  return requestMailedLink(deps, input, meta, {
+    operation: 'requestMagicLink',
+    action: 'magic_link.requested',
+    issue: async (tx, user) => {
+      const ttlMs = TOKEN_TTL_MS.magic_link;
+      const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose: 'magic_link', now: deps.clock.now(), ttlMs });
+      return () => sendLinkMail(deps, user, 'magic_link', token, ttlMs);
+    },
+  });
+}
+
+/**
+ * Signs in with a magic link: used up in one statement (of concurrent uses exactly one signs
+ * in), only for the address it was sent to. It proves control of the mailbox, so the email
+ * counts as verified (and REQUIRE_EMAIL_VERIFICATION is met). amr: `email` (RFC 8176 lets
+ * deployments use values outside its registry; none there names a mailed link).
+ */
+export async function loginWithMagicLink(deps: Deps, token: string, meta: RequestMeta): Promise<AuthResult> {
+  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
+  const now = deps.clock.now();
+  const user = await deps.db.transaction(async (tx): Promise<UserRow | null> => {
+    const row = await consumeOneTimeToken(tx, token, 'magic_link', now);
+    const found = row ? await findUserById(tx, row.userId) : null;
+    if (!row || !found || found.email !== row.email) return null;
+    return found.disabled ? found : markEmailVerified(deps, tx, found, meta, 'magic_link');
+  });
+  if (!user) throw new InvalidTokenError();
+  if (user.disabled) {
+    await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled', method: 'magic_link' } });
+    throw new AccountDisabledError();
+  }
+  return signInUser(deps, user, { meta, amr: ['email'], method: 'magic_link' });
+}

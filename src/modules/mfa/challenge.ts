@@ -1,0 +1,182 @@
+import type { Deps } from '../../deps.js';
+import { decrypt } from '../../shared/crypto.js';
+import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { RateLimitedError } from '../abuse/errors.js';
+import { enforceLimit } from '../abuse/service.js';
+import { AccountDisabledError } from '../auth/errors.js';
+import { recordAudit } from '../audit/service.js';
+import { enforceRecipientLimits, enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
+import { signInUser } from '../auth/sign-in.js';
+import type { AuthResult } from '../sessions/service.js';
+import { signAccessToken } from '../tokens/service.js';
+import { findUserById } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import { checkCode, CODE_MAX_TRIES, CODE_TTL_MS, issueCode } from '../verification/codes.js';
+import { InvalidCodeError } from '../verification/errors.js';
+import { claimTotpStep, findFactor, unusedRecoveryCodes, useRecoveryCode, type FactorMethod } from './queries.js';
+import { hashRecoveryCode, normalizeRecoveryCode } from './recovery.js';
+import { matchTotp } from './totp.js';
+
+export type MfaMethod = FactorMethod | 'RECOVERY_CODE';
+
+/** How long a pending login (and its token) lives: DESIGN.md, 5 minutes. */
+export const PENDING_TTL_MS = 5 * 60_000;
+
+/** RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. */
+const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', RECOVERY_CODE: 'otp' };
+
+/** The state of a login waiting for its second factor, in the store under its own id (the pending token's `sid`). */
+export type PendingLogin = {
+  userId: string;
+  /** The first factor: its amr values and its name for the audit (password, magic_link). */
+  amr: string[];
+  method: string;
+  /** The second factors this login accepts. */
+  methods: MfaMethod[];
+  expiresAt: number;
+};
+
+const pendingKey = (id: string) => `mfa-pending:${id}`;
+const pendingTriesKey = (id: string) => `mfa-pending-tries:${id}`;
+const pendingCodeKey = (id: string) => `mfa-code:${id}`;
+/** Codes sent to a signed-in user for re-authentication (removeMfaMethod, regenerateRecoveryCodes). */
+export const reauthCodeKey = (userId: string) => `mfa-reauth:${userId}`;
+
+/** The live pending login of a pending token, or null (expired, finished, voided or logged out). */
+export async function findPendingLogin(deps: Pick<Deps, 'store' | 'clock'>, id: string): Promise<PendingLogin | null> {
+  const raw = await deps.store.codes.get(pendingKey(id));
+  if (!raw) return null;
+  const pending = JSON.parse(raw) as PendingLogin;
+  return pending.expiresAt > deps.clock.now() ? pending : null;
+}
+
+export async function endPendingLogin(deps: Pick<Deps, 'store'>, id: string): Promise<boolean> {
+  const raw = await deps.store.codes.take(pendingKey(id));
+  return raw !== null;
+}
+
+/**
+ * The first factor was right and the account has MFA: instead of a session, a pending login
+ * and its token (5 minutes, its own audience, no refresh token). A mailed first factor (magic
+ * link) cannot be completed by a mailed code: both prove the same mailbox.
+ * For a default of SMS or EMAIL the code goes out at once (within the recipient's limits).
+ */
+export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta: RequestMeta; amr: string[]; method: string }): Promise<AuthResult> {
+  const factors = user.mfaMethods as FactorMethod[];
+  const usable = input.amr.includes('email') ? factors.filter((m) => m !== 'EMAIL') : factors;
+  const methods: MfaMethod[] = [...usable, 'RECOVERY_CODE'];
+  const preferred = user.defaultMfaMethod as FactorMethod | null;
+  const defaultMethod: MfaMethod = preferred && usable.includes(preferred) ? preferred : (usable[0] ?? 'RECOVERY_CODE');
+  const id = deps.random.uuid();
+  const now = deps.clock.now();
+  const pending: PendingLogin = { userId: user.id, amr: input.amr, method: input.method, methods, expiresAt: now + PENDING_TTL_MS };
+  await deps.store.codes.set(pendingKey(id), JSON.stringify(pending), PENDING_TTL_MS);
+  const token = await signAccessToken(
+    deps,
+    { sub: user.id, sid: id, amr: input.amr, email: user.email, emailVerified: user.emailVerified, roles: [], caps: [] },
+    { pending: true, ttlMs: PENDING_TTL_MS },
+  );
+  if (defaultMethod === 'SMS' || defaultMethod === 'EMAIL') {
+    try {
+      await sendLoginCode(deps, user, id, defaultMethod, input.meta, { countIp: false });
+    } catch (error) {
+      // A code sent less than a minute ago is still good; sendMfaCode answers RATE_LIMITED with the wait.
+      if (!(error instanceof RateLimitedError)) throw error;
+    }
+  }
+  return {
+    accessToken: token.token,
+    accessTokenExpiresAt: new Date(token.expiresAt),
+    refreshToken: null,
+    refreshTokenExpiresAt: null,
+    mfaRequired: true,
+    mfaMethods: methods,
+    defaultMfaMethod: defaultMethod,
+    user,
+  };
+}
+
+/** Sends an SMS or email code: for a pending login (under its id) or for re-authentication. */
+async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null, method: 'SMS' | 'EMAIL', meta: RequestMeta, options = { countIp: true }) {
+  const factor = await findFactor(deps.db, user.id, method);
+  if (!factor?.enabledAt) throw new BadInputError(`${method} is not enabled for this account`, 'method');
+  const recipient = method === 'SMS' ? factor.phone! : user.email;
+  if (options.countIp) await enforceSendLimits(deps, recipient, meta);
+  else await enforceRecipientLimits(deps, recipient, meta);
+  const code = await issueCode(deps, pendingId ? pendingCodeKey(pendingId) : reauthCodeKey(user.id), { method });
+  if (method === 'SMS') sendCodeSms(deps, recipient, user, 'mfa_code', code, CODE_TTL_MS);
+  else sendCodeMail(deps, user, code, CODE_TTL_MS);
+}
+
+/** sendMfaCode: with a pending token for its login, with a full one for re-authentication. */
+export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId: string; pending: boolean }, method: MfaMethod, meta: RequestMeta): Promise<boolean> {
+  if (method !== 'SMS' && method !== 'EMAIL') throw new BadInputError('Only SMS and EMAIL codes are sent', 'method');
+  const user = await findUserById(deps.db, auth.userId);
+  if (!user) throw new UnauthenticatedError();
+  if (auth.pending) {
+    const pending = await findPendingLogin(deps, auth.sessionId);
+    if (!pending) throw new UnauthenticatedError();
+    if (!pending.methods.includes(method)) throw new BadInputError(`${method} cannot complete this sign-in`, 'method');
+  }
+  await sendLoginCode(deps, user, auth.pending ? auth.sessionId : null, method, meta);
+  return true;
+}
+
+/**
+ * Checks one second-factor code of a user. TOTP: ±1 step, each step once per factor (in the
+ * database, so two instances cannot both accept it). SMS/EMAIL: the code under `codeKey`, sent
+ * for that method. Recovery codes: once each (mfa.recovery_code_used).
+ */
+export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMethod, code: string, codeKey: string, meta: RequestMeta): Promise<boolean> {
+  if (method === 'RECOVERY_CODE') {
+    const normalized = normalizeRecoveryCode(code);
+    if (!normalized || !user.mfaMethods.length) return false;
+    const used = await useRecoveryCode(deps.db, user.id, hashRecoveryCode(deps.mfaKeys.recovery, normalized), new Date(deps.clock.now()));
+    if (used) {
+      const remaining = await unusedRecoveryCodes(deps.db, user.id);
+      await recordAudit(deps, deps.db, { action: 'mfa.recovery_code_used', userId: user.id, meta, metadata: { remaining } });
+    }
+    return used;
+  }
+  if (!user.mfaMethods.includes(method)) return false;
+  if (method === 'TOTP') {
+    const factor = await findFactor(deps.db, user.id, 'TOTP');
+    if (!factor?.enabledAt || !factor.secretEnc) return false;
+    const step = matchTotp(decrypt(deps.mfaKeys.totp, factor.secretEnc), code, deps.clock.now());
+    return step !== null && (await claimTotpStep(deps.db, factor.id, step));
+  }
+  const check = await checkCode<{ method: string }>(deps, codeKey, code);
+  return check.ok && check.payload.method === method;
+}
+
+/**
+ * The second step of a login. Every try is counted before it is checked, so at most
+ * CODE_MAX_TRIES codes are ever evaluated for one pending token, however many run at once; the
+ * fifth wrong one voids it (sign in again). Also at most 10 tries per account in 15 minutes,
+ * however many pending logins a holder of the password opens (limit mfa.account).
+ * Success ends the pending login (exactly once) and opens a full session whose amr names both factors.
+ */
+export async function verify2fa(deps: Deps, auth: { userId: string; sessionId: string }, input: { method: MfaMethod; code: string }, meta: RequestMeta): Promise<AuthResult> {
+  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
+  const pending = await findPendingLogin(deps, auth.sessionId);
+  if (!pending || pending.userId !== auth.userId) throw new UnauthenticatedError('The sign-in expired; start again');
+  await enforceLimit(deps, 'mfa.account', auth.userId, meta);
+  const { count } = await deps.store.counters.increment(pendingTriesKey(auth.sessionId), PENDING_TTL_MS);
+  const user = await findUserById(deps.db, auth.userId);
+  if (!user) throw new UnauthenticatedError();
+  const allowed = pending.methods.includes(input.method);
+  const ok = count <= CODE_MAX_TRIES && allowed && (await checkFactorCode(deps, user, input.method, input.code, pendingCodeKey(auth.sessionId), meta));
+  if (!ok) {
+    const voided = count >= CODE_MAX_TRIES;
+    if (voided) await endPendingLogin(deps, auth.sessionId);
+    const reason = !allowed ? 'method_not_allowed' : count > CODE_MAX_TRIES ? 'too_many_tries' : 'wrong_code';
+    await recordAudit(deps, deps.db, { action: 'mfa.challenge_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { method: input.method, reason, tries: Math.min(count, CODE_MAX_TRIES) } });
+    throw new InvalidCodeError(voided ? 'Too many wrong codes: sign in again' : !allowed ? `${input.method} cannot complete this sign-in` : undefined);
+  }
+  // Exactly one of concurrent right answers ends the pending login and gets a session.
+  if (!(await endPendingLogin(deps, auth.sessionId))) throw new UnauthenticatedError('The sign-in expired; start again');
+  if (user.disabled) throw new AccountDisabledError();
+  const amr = [...new Set([...pending.amr, AMR[input.method], 'mfa'])];
+  return signInUser(deps, user, { meta, amr, method: pending.method, mfa: input.method });
+}

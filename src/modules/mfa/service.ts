@@ -1,0 +1,179 @@
+import type { Deps } from '../../deps.js';
+import { encrypt, decrypt } from '../../shared/crypto.js';
+import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { enforceLimit } from '../abuse/service.js';
+import { recordAudit } from '../audit/service.js';
+import { enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
+import { verifyCurrentPassword } from '../password/service.js';
+import { findUserById, updateUser } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
+import { InvalidCodeError } from '../verification/errors.js';
+import { normalizePhone } from '../verification/phone.js';
+import { markEmailVerified } from '../verification/service.js';
+import { checkFactorCode, reauthCodeKey, type MfaMethod } from './challenge.js';
+import { claimTotpStep, deleteFactor, enableFactor, findFactor, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
+import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
+import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
+
+export type Enrollment = { method: FactorMethod; secret: string | null; otpauthUrl: string | null; qrCode: string | null };
+
+const enrollKey = (userId: string, method: FactorMethod) => `mfa-enroll:${userId}:${method}`;
+
+/** MFA_METHODS decides which factors can be enrolled; RECOVERY_CODE comes with the first factor. */
+function offeredMethod(deps: Pick<Deps, 'config'>, method: MfaMethod): FactorMethod {
+  if (method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes come with the first factor; use regenerateRecoveryCodes for new ones', 'method');
+  if (!deps.config.mfaMethods.includes(method)) throw new BadInputError(`${method} is not offered here`, 'method');
+  return method;
+}
+
+async function currentUser(deps: Pick<Deps, 'db'>, userId: string): Promise<UserRow> {
+  const user = await findUserById(deps.db, userId);
+  if (!user) throw new UnauthenticatedError();
+  return user;
+}
+
+/**
+ * First half of enrolling a factor. TOTP: a new secret (encrypted at rest) with its otpauth://
+ * URI and QR code; nothing counts until a code from the app confirms it. SMS: a code to the
+ * given number, or to the verified phone. EMAIL: a code to the account's address.
+ */
+export async function startMfaEnrollment(deps: Deps, userId: string, input: { method: MfaMethod; phone?: string | null }, meta: RequestMeta): Promise<Enrollment> {
+  const method = offeredMethod(deps, input.method);
+  const user = await currentUser(deps, userId);
+  if (user.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
+  if (method === 'TOTP') {
+    const secret = newTotpSecret();
+    await savePendingTotp(deps.db, user.id, encrypt(deps.mfaKeys.totp, secret), new Date(deps.clock.now()));
+    const otpauthUrl = totpUri(secret, { issuer: deps.config.appName, account: user.email });
+    return { method, secret, otpauthUrl, qrCode: await qrCodeDataUrl(otpauthUrl) };
+  }
+  if (method === 'SMS') {
+    const phone = input.phone ? normalizePhone(input.phone) : user.phoneVerified ? user.phone : null;
+    if (!phone) throw new BadInputError('Give a phone number: the account has no verified phone', 'phone');
+    await enforceSendLimits(deps, phone, meta);
+    const code = await issueCode(deps, enrollKey(user.id, method), { phone });
+    sendCodeSms(deps, phone, user, 'mfa_code', code, CODE_TTL_MS);
+  } else {
+    await enforceSendLimits(deps, user.email, meta);
+    const code = await issueCode(deps, enrollKey(user.id, method), { email: user.email });
+    sendCodeMail(deps, user, code, CODE_TTL_MS);
+  }
+  return { method, secret: null, otpauthUrl: null, qrCode: null };
+}
+
+/**
+ * Second half: the code proves the factor works. The first factor of an account turns MFA on and
+ * returns 10 recovery codes, once; an SMS enrollment also verifies the phone, an EMAIL one the address.
+ */
+export async function confirmMfaEnrollment(
+  deps: Deps,
+  userId: string,
+  input: { method: MfaMethod; code: string },
+  meta: RequestMeta,
+): Promise<{ user: UserRow; recoveryCodes: string[] | null }> {
+  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
+  const method = offeredMethod(deps, input.method);
+  const user = await currentUser(deps, userId);
+  if (user.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
+  await enforceLimit(deps, 'mfa.account', user.id, meta);
+  let totp: { factorId: string; step: number } | null = null;
+  let phone: string | null = null;
+  if (method === 'TOTP') {
+    const factor = await findFactor(deps.db, user.id, 'TOTP');
+    if (!factor?.secretEnc) throw new BadInputError('Start the TOTP enrollment first', 'method');
+    const step = matchTotp(decrypt(deps.mfaKeys.totp, factor.secretEnc), input.code, deps.clock.now());
+    if (step === null) throw new InvalidCodeError();
+    totp = { factorId: factor.id, step };
+  } else {
+    const check = await checkCode<{ phone?: string; email?: string }>(deps, enrollKey(user.id, method), input.code);
+    if (!check.ok || (method === 'EMAIL' && check.payload.email !== user.email)) throw new InvalidCodeError();
+    phone = check.payload.phone ?? null;
+  }
+  const now = new Date(deps.clock.now());
+  const first = user.mfaMethods.length === 0;
+  const recoveryCodes = first ? generateRecoveryCodes(deps.random) : null;
+  const updated = await deps.db.transaction(async (tx) => {
+    // The confirming code's time step is used: it cannot sign in a second time.
+    if (totp && !(await claimTotpStep(tx, totp.factorId, totp.step))) throw new InvalidCodeError();
+    await enableFactor(tx, { userId: user.id, method, phone, now });
+    if (method === 'SMS' && phone && (user.phone !== phone || !user.phoneVerified)) {
+      await updateUser(tx, user.id, { phone, phoneVerified: true, updatedAt: now });
+      await recordAudit(deps, tx, { action: 'phone.verified', userId: user.id, meta, metadata: { via: 'mfa_enrollment' } });
+    }
+    if (method === 'EMAIL') await markEmailVerified(deps, tx, user, meta, 'mfa_enrollment');
+    if (recoveryCodes) await replaceRecoveryCodes(tx, user.id, hashCodes(deps, recoveryCodes), now);
+    const row = await syncUserMfa(tx, user.id);
+    await recordAudit(deps, tx, { action: 'mfa.enabled', userId: user.id, meta, metadata: { method, first } });
+    return row;
+  });
+  return { user: updated, recoveryCodes };
+}
+
+function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
+  return codes.map((code) => hashRecoveryCode(deps.mfaKeys.recovery, normalizeRecoveryCode(code)!));
+}
+
+/**
+ * Re-authentication for changes to the factors (OWASP MFA cheat sheet; ASVS 5.0 V6.2.x): the
+ * password, then a current code of any enabled factor: TOTP, a code sent by sendMfaCode with
+ * the full token, or a recovery code.
+ */
+async function reauthenticate(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
+  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
+  await enforceLimit(deps, 'mfa.account', userId, meta);
+  const user = await verifyCurrentPassword(deps, userId, input.password);
+  if (!user.mfaMethods.length) throw new BadInputError('MFA is not enabled for this account');
+  let method: MfaMethod | null = null;
+  if (normalizeRecoveryCode(input.code)) {
+    if (await checkFactorCode(deps, user, 'RECOVERY_CODE', input.code, '', meta)) method = 'RECOVERY_CODE';
+  } else {
+    if (user.mfaMethods.includes('TOTP') && (await checkFactorCode(deps, user, 'TOTP', input.code, '', meta))) method = 'TOTP';
+    if (!method && user.mfaMethods.some((m) => m === 'SMS' || m === 'EMAIL')) {
+      const check = await checkCode<{ method: FactorMethod }>(deps, reauthCodeKey(user.id), input.code);
+      if (check.ok && user.mfaMethods.includes(check.payload.method)) method = check.payload.method;
+    }
+  }
+  if (!method) {
+    await recordAudit(deps, deps.db, { action: 'mfa.challenge_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { purpose: 'reauthentication' } });
+    throw new InvalidCodeError();
+  }
+  await recordAudit(deps, deps.db, { action: 'mfa.challenge_succeeded', userId: user.id, meta, metadata: { method, purpose: 'reauthentication' } });
+  return user;
+}
+
+/** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
+export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
+  if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
+  const method = input.method;
+  const user = await reauthenticate(deps, userId, input, meta);
+  if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
+  return deps.db.transaction(async (tx) => {
+    await deleteFactor(tx, user.id, method);
+    const row = await syncUserMfa(tx, user.id);
+    await recordAudit(deps, tx, { action: 'mfa.disabled', userId: user.id, meta, metadata: { method, mfaOff: row.mfaMethods.length === 0 } });
+    return row;
+  });
+}
+
+export async function setDefaultMfaMethod(deps: Deps, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
+  const user = await currentUser(deps, userId);
+  if (method === 'RECOVERY_CODE' || !user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not an enabled factor`, 'method');
+  return deps.db.transaction(async (tx) => {
+    const row = await syncUserMfa(tx, user.id, method);
+    await recordAudit(deps, tx, { action: 'user.updated', userId: user.id, meta, metadata: { fields: ['defaultMfaMethod'], defaultMfaMethod: method } });
+    return row;
+  });
+}
+
+/** New recovery codes; the old ones stop working in the same transaction. */
+export async function regenerateRecoveryCodes(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]> {
+  const user = await reauthenticate(deps, userId, input, meta);
+  const codes = generateRecoveryCodes(deps.random);
+  await deps.db.transaction(async (tx) => {
+    await replaceRecoveryCodes(tx, user.id, hashCodes(deps, codes), new Date(deps.clock.now()));
+    await recordAudit(deps, tx, { action: 'mfa.recovery_codes_regenerated', userId: user.id, meta, metadata: { count: RECOVERY_CODE_COUNT } });
+  });
+  return codes;
+}

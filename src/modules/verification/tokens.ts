@@ -1,0 +1,70 @@
+import { and, eq, gt, lt } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import { sha256 } from '../../shared/crypto.js';
+import type { Random } from '../../shared/random.js';
+import { oneTimeTokens, type OneTimeTokenRow } from './tables.js';
+
+export type TokenPurpose = 'email_verification' | 'password_reset' | 'magic_link';
+
+/**
+ * Lifetimes of the links (OWASP Forgot Password cheat sheet: short-lived, single use).
+ * A welcome link of an account created without a password lives longer than a reset link.
+ */
+export const TOKEN_TTL_MS = {
+  email_verification: 24 * 3_600_000,
+  password_reset: 3_600_000,
+  set_password: 24 * 3_600_000,
+  magic_link: 15 * 60_000,
+} as const;
+
+/** 256 random bits, base64url: the only form a token exists in outside the mail. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Issues a token of a purpose for a user and voids every older one of that purpose (only the
+ * newest link works). Run it inside the transaction that records the request; send the mail after it commits.
+ */
+export async function issueOneTimeToken(
+  db: DbOrTx,
+  random: Random,
+  input: { userId: string; email: string; purpose: TokenPurpose; now: number; ttlMs: number },
+): Promise<string> {
+  const token = random.token(32);
+  const now = new Date(input.now);
+  await db.delete(oneTimeTokens).where(and(eq(oneTimeTokens.userId, input.userId), eq(oneTimeTokens.purpose, input.purpose)));
+  // Expired rows of anyone go too: the index keeps this a short range scan.
+  await db.delete(oneTimeTokens).where(lt(oneTimeTokens.expiresAt, now));
+  await db.insert(oneTimeTokens).values({
+    userId: input.userId,
+    purpose: input.purpose,
+    email: input.email,
+    tokenHash: sha256(token),
+    createdAt: now,
+    expiresAt: new Date(input.now + input.ttlMs),
+  });
+  return token;
+}
+
+/** The live token of that purpose, without using it up (to validate input before consuming). */
+export async function findOneTimeToken(db: DbOrTx, token: string, purpose: TokenPurpose, now: number): Promise<OneTimeTokenRow | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const [row] = await db
+    .select()
+    .from(oneTimeTokens)
+    .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, purpose), gt(oneTimeTokens.expiresAt, new Date(now))));
+  return row ?? null;
+}
+
+/**
+ * Uses a token up in one statement: of any number of concurrent calls with one token, exactly
+ * one gets the row (a DELETE takes the row lock; the others find it gone). Null when the
+ * token is unknown, of another purpose, expired or already used.
+ */
+export async function consumeOneTimeToken(db: DbOrTx, token: string, purpose: TokenPurpose, now: number): Promise<OneTimeTokenRow | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const [row] = await db
+    .delete(oneTimeTokens)
+    .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, purpose), gt(oneTimeTokens.expiresAt, new Date(now))))
+    .returning();
+  return row ?? null;
+}
