@@ -88,7 +88,7 @@ async function authenticate(deps: Deps, credential: string | null): Promise<Auth
     return { userId: token.userId, sessionId: token.sessionId, pending: true, amr: token.amr, session: null };
   }
   const session = await deps.store.sessions.get(token.sessionId, now);
-  if (!session || session.userId !== token.userId) return null;
+  if (!session || session.userId !== token.userId || session.pending) return null;
   if (now - session.lastSeenAt > TOUCH_EVERY_MS) {
     deps.store.sessions.touch(session.id, now).catch((err) => deps.logger.warn({ err }, 'session touch failed'));
   }

@@ -101,6 +101,7 @@ function toFields(s: SessionRecord): Record<string, string> {
     userAgent: s.userAgent ?? '',
     amr: s.amr.join(' '),
     mfaVerified: s.mfaVerified ? '1' : '0',
+    pending: s.pending ? '1' : '0',
   };
 }
 
@@ -117,6 +118,7 @@ function fromFields(f: Record<string, string> | string[]): SessionRecord | null 
     userAgent: h.userAgent || null,
     amr: h.amr ? h.amr.split(' ') : [],
     mfaVerified: h.mfaVerified === '1',
+    ...(h.pending === '1' ? { pending: true } : {}),
   };
 }
 

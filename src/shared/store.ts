@@ -17,6 +17,12 @@ export type SessionRecord = {
   /** RFC 8176 authentication method references, e.g. ["pwd"]. */
   amr: string[];
   mfaVerified: boolean;
+  /**
+   * A login waiting for its second factor: not a usable session (no one holds its refresh token),
+   * but kept with the user's sessions so that whatever ends those (a reset, a password change,
+   * an admin's revocation) ends it too.
+   */
+  pending?: boolean;
 };
 
 export type NewRefreshToken = { hash: string; expiresAt: number };

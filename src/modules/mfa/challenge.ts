@@ -1,12 +1,12 @@
 import type { Deps } from '../../deps.js';
-import { decrypt } from '../../shared/crypto.js';
+import { decrypt, sha256 } from '../../shared/crypto.js';
 import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { RateLimitedError } from '../abuse/errors.js';
 import { enforceLimit } from '../abuse/service.js';
 import { AccountDisabledError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceRecipientLimits, enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
+import { enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
 import { signInUser } from '../auth/sign-in.js';
 import type { AuthResult } from '../sessions/service.js';
 import { signAccessToken } from '../tokens/service.js';
@@ -26,7 +26,11 @@ export const PENDING_TTL_MS = 5 * 60_000;
 /** RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. */
 const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', RECOVERY_CODE: 'otp' };
 
-/** The state of a login waiting for its second factor, in the store under its own id (the pending token's `sid`). */
+/**
+ * The state of a login waiting for its second factor, in the store under its own id (the pending
+ * token's `sid`). Its liveness is a pending session record among the user's sessions, so a
+ * password reset or change, or an admin's revocation, ends the pending login like any session.
+ */
 export type PendingLogin = {
   userId: string;
   /** The first factor: its amr values and its name for the audit (password, magic_link). */
@@ -45,15 +49,18 @@ export const reauthCodeKey = (userId: string) => `mfa-reauth:${userId}`;
 
 /** The live pending login of a pending token, or null (expired, finished, voided or logged out). */
 export async function findPendingLogin(deps: Pick<Deps, 'store' | 'clock'>, id: string): Promise<PendingLogin | null> {
-  const raw = await deps.store.codes.get(pendingKey(id));
-  if (!raw) return null;
+  const now = deps.clock.now();
+  const [session, raw] = await Promise.all([deps.store.sessions.get(id, now), deps.store.codes.get(pendingKey(id))]);
+  if (!session?.pending || !raw) return null;
   const pending = JSON.parse(raw) as PendingLogin;
-  return pending.expiresAt > deps.clock.now() ? pending : null;
+  return pending.expiresAt > now && pending.userId === session.userId ? pending : null;
 }
 
+/** Ends a pending login; true for exactly one of concurrent callers (the session delete is atomic). */
 export async function endPendingLogin(deps: Pick<Deps, 'store'>, id: string): Promise<boolean> {
-  const raw = await deps.store.codes.take(pendingKey(id));
-  return raw !== null;
+  const session = await deps.store.sessions.delete(id);
+  await deps.store.codes.delete(pendingKey(id));
+  return !!session?.pending;
 }
 
 /**
@@ -72,6 +79,11 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
   const now = deps.clock.now();
   const pending: PendingLogin = { userId: user.id, amr: input.amr, method: input.method, methods, expiresAt: now + PENDING_TTL_MS };
   await deps.store.codes.set(pendingKey(id), JSON.stringify(pending), PENDING_TTL_MS);
+  await deps.store.sessions.create(
+    { id, userId: user.id, createdAt: now, lastSeenAt: now, expiresAt: pending.expiresAt, ip: input.meta.ip, userAgent: input.meta.userAgent, amr: input.amr, mfaVerified: false, pending: true },
+    // A refresh token nobody holds: a pending login cannot be refreshed, only finished.
+    { hash: sha256(deps.random.token(32)), expiresAt: pending.expiresAt },
+  );
   const token = await signAccessToken(
     deps,
     { sub: user.id, sid: id, amr: input.amr, email: user.email, emailVerified: user.emailVerified, roles: [], caps: [] },
@@ -79,9 +91,9 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
   );
   if (defaultMethod === 'SMS' || defaultMethod === 'EMAIL') {
     try {
-      await sendLoginCode(deps, user, id, defaultMethod, input.meta, { countIp: false });
+      await sendLoginCode(deps, user, id, defaultMethod, input.meta, 'login');
     } catch (error) {
-      // A code sent less than a minute ago is still good; sendMfaCode answers RATE_LIMITED with the wait.
+      // Past the recipient's hourly budget no code goes out now; sendMfaCode answers RATE_LIMITED with the wait.
       if (!(error instanceof RateLimitedError)) throw error;
     }
   }
@@ -97,13 +109,18 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
   };
 }
 
-/** Sends an SMS or email code: for a pending login (under its id) or for re-authentication. */
-async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null, method: 'SMS' | 'EMAIL', meta: RequestMeta, options = { countIp: true }) {
+/**
+ * Sends an SMS or email code: for a pending login (under its id) or for re-authentication. The
+ * code a login sends by itself follows a correct password, so only the recipient's hourly
+ * budget applies to it: the minute's limit would hold back the code of a login that follows
+ * the enrollment mail or another login by seconds. Asked-for codes (sendMfaCode) count every limit.
+ */
+async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null, method: 'SMS' | 'EMAIL', meta: RequestMeta, trigger: 'login' | 'request') {
   const factor = await findFactor(deps.db, user.id, method);
   if (!factor?.enabledAt) throw new BadInputError(`${method} is not enabled for this account`, 'method');
   const recipient = method === 'SMS' ? factor.phone! : user.email;
-  if (options.countIp) await enforceSendLimits(deps, recipient, meta);
-  else await enforceRecipientLimits(deps, recipient, meta);
+  if (trigger === 'request') await enforceSendLimits(deps, recipient, meta);
+  else await enforceLimit(deps, 'sendHourly.recipient', recipient, meta);
   const code = await issueCode(deps, pendingId ? pendingCodeKey(pendingId) : reauthCodeKey(user.id), { method });
   if (method === 'SMS') sendCodeSms(deps, recipient, user, 'mfa_code', code, CODE_TTL_MS);
   else sendCodeMail(deps, user, code, CODE_TTL_MS);
@@ -119,7 +136,7 @@ export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId:
     if (!pending) throw new UnauthenticatedError();
     if (!pending.methods.includes(method)) throw new BadInputError(`${method} cannot complete this sign-in`, 'method');
   }
-  await sendLoginCode(deps, user, auth.pending ? auth.sessionId : null, method, meta);
+  await sendLoginCode(deps, user, auth.pending ? auth.sessionId : null, method, meta, 'request');
   return true;
 }
 

@@ -77,6 +77,15 @@ export async function unusedRecoveryCodes(db: DbOrTx, userId: string): Promise<n
   return rows.length;
 }
 
+/**
+ * Locks the user row for the rest of the transaction: changes to a user's factors run one at a
+ * time (two first factors confirmed at once must not both hand out recovery codes).
+ */
+export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'> | null> {
+  const [row] = await db.select({ mfaMethods: users.mfaMethods, defaultMfaMethod: users.defaultMfaMethod }).from(users).where(eq(users.id, userId)).for('update');
+  return row ?? null;
+}
+
 /** Writes the denormalised MFA state of the user row from the factors table (same transaction). */
 export async function syncUserMfa(db: DbOrTx, userId: string, preferred?: FactorMethod | null): Promise<UserRow> {
   const factors = await enabledFactors(db, userId);

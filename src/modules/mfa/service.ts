@@ -13,7 +13,7 @@ import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { checkFactorCode, reauthCodeKey, type MfaMethod } from './challenge.js';
-import { claimTotpStep, deleteFactor, enableFactor, findFactor, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
+import { claimTotpStep, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
 
@@ -92,9 +92,12 @@ export async function confirmMfaEnrollment(
     phone = check.payload.phone ?? null;
   }
   const now = new Date(deps.clock.now());
-  const first = user.mfaMethods.length === 0;
-  const recoveryCodes = first ? generateRecoveryCodes(deps.random) : null;
-  const updated = await deps.db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
+    const locked = await lockUserMfa(tx, user.id);
+    if (!locked) throw new UnauthenticatedError();
+    if (locked.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
+    const first = locked.mfaMethods.length === 0;
+    const recoveryCodes = first ? generateRecoveryCodes(deps.random) : null;
     // The confirming code's time step is used: it cannot sign in a second time.
     if (totp && !(await claimTotpStep(tx, totp.factorId, totp.step))) throw new InvalidCodeError();
     await enableFactor(tx, { userId: user.id, method, phone, now });
@@ -106,9 +109,8 @@ export async function confirmMfaEnrollment(
     if (recoveryCodes) await replaceRecoveryCodes(tx, user.id, hashCodes(deps, recoveryCodes), now);
     const row = await syncUserMfa(tx, user.id);
     await recordAudit(deps, tx, { action: 'mfa.enabled', userId: user.id, meta, metadata: { method, first } });
-    return row;
+    return { user: row, recoveryCodes };
   });
-  return { user: updated, recoveryCodes };
 }
 
 function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
@@ -150,7 +152,8 @@ export async function removeMfaMethod(deps: Deps, userId: string, input: { metho
   const user = await reauthenticate(deps, userId, input, meta);
   if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
   return deps.db.transaction(async (tx) => {
-    await deleteFactor(tx, user.id, method);
+    await lockUserMfa(tx, user.id);
+    if (!(await deleteFactor(tx, user.id, method))) throw new BadInputError(`${method} is not enabled`, 'method');
     const row = await syncUserMfa(tx, user.id);
     await recordAudit(deps, tx, { action: 'mfa.disabled', userId: user.id, meta, metadata: { method, mfaOff: row.mfaMethods.length === 0 } });
     return row;
@@ -161,6 +164,8 @@ export async function setDefaultMfaMethod(deps: Deps, userId: string, method: Mf
   const user = await currentUser(deps, userId);
   if (method === 'RECOVERY_CODE' || !user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not an enabled factor`, 'method');
   return deps.db.transaction(async (tx) => {
+    const locked = await lockUserMfa(tx, user.id);
+    if (!locked?.mfaMethods.includes(method)) throw new BadInputError(`${method} is not an enabled factor`, 'method');
     const row = await syncUserMfa(tx, user.id, method);
     await recordAudit(deps, tx, { action: 'user.updated', userId: user.id, meta, metadata: { fields: ['defaultMfaMethod'], defaultMfaMethod: method } });
     return row;
@@ -172,6 +177,8 @@ export async function regenerateRecoveryCodes(deps: Deps, userId: string, input:
   const user = await reauthenticate(deps, userId, input, meta);
   const codes = generateRecoveryCodes(deps.random);
   await deps.db.transaction(async (tx) => {
+    const locked = await lockUserMfa(tx, user.id);
+    if (!locked?.mfaMethods.length) throw new BadInputError('MFA is not enabled for this account');
     await replaceRecoveryCodes(tx, user.id, hashCodes(deps, codes), new Date(deps.clock.now()));
     await recordAudit(deps, tx, { action: 'mfa.recovery_codes_regenerated', userId: user.id, meta, metadata: { count: RECOVERY_CODE_COUNT } });
   });

@@ -68,7 +68,7 @@ export async function startSession(deps: SessionDeps, user: UserRow, input: { me
 }
 
 export async function listSessions(deps: Pick<Deps, 'store' | 'clock'>, userId: string): Promise<SessionRecord[]> {
-  const sessions = await deps.store.sessions.listByUser(userId, deps.clock.now());
+  const sessions = (await deps.store.sessions.listByUser(userId, deps.clock.now())).filter((s) => !s.pending);
   return sessions.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
 }
 
