@@ -68,6 +68,13 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.1', '10.0.0.2'] });
   });
 
+  it('names the product in mails and derives the sender from it and PUBLIC_URL unless MAIL_FROM is set', () => {
+    expect(loadConfig({})).toMatchObject({ appName: 'GraphQL Auth Gateway', mailFrom: 'GraphQL Auth Gateway <no-reply@localhost>' });
+    expect(loadConfig({ APP_NAME: 'Acme', PUBLIC_URL: 'https://auth.acme.com' })).toMatchObject({ appName: 'Acme', mailFrom: 'Acme <no-reply@auth.acme.com>' });
+    expect(loadConfig({ APP_NAME: 'Acme', MAIL_FROM: 'Support <help@acme.com>' }).mailFrom).toBe('Support <help@acme.com>');
+    expect(problems({ APP_NAME: 'x'.repeat(65) })).toEqual([expect.stringMatching(/^APP_NAME: /)]);
+  });
+
   it('names every bad variable in one error, without echoing values', () => {
     const secret = 'short-secret-value';
     const list = problems({

@@ -200,7 +200,9 @@ describe('templates', () => {
     expect(en('magic_link', 15).subject).toBe('Your Acme sign-in link');
     expect(en('mfa_code', 1).subject).toBe('Your Acme sign-in code: 123456');
     expect(en('mfa_code', 1).text).toContain('valid for 1 minute.');
-    for (const kind of [...linkKinds, 'mfa_code'] as const) expect(en(kind, 15).text).toContain('you can ignore this email');
+    expect(en('mfa_setup_code', 5).subject).toBe('Your Acme verification code: 123456');
+    expect(en('mfa_setup_code', 5).text).toContain('turn on email codes');
+    for (const kind of [...linkKinds, 'mfa_code', 'mfa_setup_code'] as const) expect(en(kind, 15).text).toContain('you can ignore this email');
   });
 
   it('picks the language by primary subtag and falls back to English', () => {

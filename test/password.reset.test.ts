@@ -46,6 +46,19 @@ describe.each(backends())('password reset (%s)', (backend) => {
     expect(JSON.stringify(rows)).not.toContain(NEW_PASSWORD);
   });
 
+  it('a refused send is retried: the link arrives once and works, and the log holds neither the address nor the token', async () => {
+    const user = await signUp(t.app);
+    t.mail.failNext(2);
+    const token = await t.resetToken(user.email);
+    expectOk(await t.resetPassword(token));
+    const retries = t.app.logs.filter((line) => line.includes('delivery failed'));
+    expect(retries).toHaveLength(2);
+    for (const line of retries) {
+      expect(line).not.toContain(user.email);
+      expect(line).not.toContain(token);
+    }
+  });
+
   it('answers an unknown email exactly as a known one, and sends it nothing', async () => {
     const known = await signUp(t.app);
     const unknown = uniqueEmail('nobody');

@@ -105,7 +105,7 @@ export async function loginWithTotp(app: TestApp, user: { email: string; secret:
 
 /** Mails carrying an MFA code (enrollment, login or re-authentication). */
 export function codeMails(mails: CapturedMail[]): CapturedMail[] {
-  return mails.filter((m) => /sign-in code/.test(m.subject));
+  return mails.filter((m) => /sign-in code|verification code/.test(m.subject));
 }
 
 /** The code of the newest code mail to the address (after every queued message went out). */

@@ -28,10 +28,10 @@ export function sendLinkMail(deps: SendDeps, user: Recipient, kind: LinkKind, to
   deps.messages.mail({ to: user.email, ...mail }, { purpose: kind, userId: user.id });
 }
 
-/** Queues a mail with a code (MFA). */
-export function sendCodeMail(deps: SendDeps, user: Recipient, code: string, ttlMs: number): void {
-  const mail = renderMail('mfa_code', { appName: deps.config.appName, language: user.language, code, expiresInMinutes: Math.round(ttlMs / 60_000) });
-  deps.messages.mail({ to: user.email, ...mail }, { purpose: 'mfa_code', userId: user.id });
+/** Queues a mail with a code (MFA: a sign-in code, or the code that enrolls the address). */
+export function sendCodeMail(deps: SendDeps, user: Recipient, code: string, ttlMs: number, kind: 'mfa_code' | 'mfa_setup_code' = 'mfa_code'): void {
+  const mail = renderMail(kind, { appName: deps.config.appName, language: user.language, code, expiresInMinutes: Math.round(ttlMs / 60_000) });
+  deps.messages.mail({ to: user.email, ...mail }, { purpose: kind, userId: user.id });
 }
 
 /** Queues an SMS with a code to an E.164 number. */

@@ -1,7 +1,9 @@
-export type MailKind = 'verify_email' | 'reset_password' | 'set_password' | 'magic_link' | 'mfa_code';
+export type MailKind = 'verify_email' | 'reset_password' | 'set_password' | 'magic_link' | 'mfa_code' | 'mfa_setup_code';
 export type SmsKind = 'phone_verification' | 'mfa_code';
 
-type LinkKind = Exclude<MailKind, 'mfa_code'>;
+type CodeKind = 'mfa_code' | 'mfa_setup_code';
+type LinkKind = Exclude<MailKind, CodeKind>;
+const isCode = (kind: MailKind): kind is CodeKind => kind === 'mfa_code' || kind === 'mfa_setup_code';
 type Unit = 'minute' | 'hour';
 
 /** One language's wording. `a` is the app name, `d` a formatted duration, `c` a code. */
@@ -26,6 +28,7 @@ const en: Strings = {
     set_password: (a) => `Welcome to ${a}: set your password`,
     magic_link: (a) => `Your ${a} sign-in link`,
     mfa_code: (a, c) => `Your ${a} sign-in code: ${c}`,
+    mfa_setup_code: (a, c) => `Your ${a} verification code: ${c}`,
   },
   intro: {
     verify_email: (a) => `Please confirm your email address for ${a} by opening this link:`,
@@ -33,6 +36,7 @@ const en: Strings = {
     set_password: (a) => `An account has been created for you at ${a}. Open this link to set your password:`,
     magic_link: (a) => `Open this link to sign in to ${a}:`,
     mfa_code: (a) => `Enter this code to finish signing in to ${a}:`,
+    mfa_setup_code: (a) => `Enter this code to turn on email codes for signing in to ${a}:`,
   },
   action: { verify_email: 'Confirm email address', reset_password: 'Reset password', set_password: 'Set password', magic_link: 'Sign in' },
   fallback: 'If the button does not work, copy this link into your browser:',
@@ -53,6 +57,7 @@ const de: Strings = {
     set_password: (a) => `Willkommen bei ${a}: Legen Sie Ihr Passwort fest`,
     magic_link: (a) => `Ihr Anmeldelink für ${a}`,
     mfa_code: (a, c) => `Ihr Anmeldecode für ${a}: ${c}`,
+    mfa_setup_code: (a, c) => `Ihr Bestätigungscode für ${a}: ${c}`,
   },
   intro: {
     verify_email: (a) => `Bitte bestätigen Sie Ihre E-Mail-Adresse für ${a} über diesen Link:`,
@@ -60,6 +65,7 @@ const de: Strings = {
     set_password: (a) => `Für Sie wurde ein Konto bei ${a} angelegt. Über diesen Link legen Sie Ihr Passwort fest:`,
     magic_link: (a) => `Über diesen Link melden Sie sich bei ${a} an:`,
     mfa_code: (a) => `Geben Sie diesen Code ein, um die Anmeldung bei ${a} abzuschließen:`,
+    mfa_setup_code: (a) => `Geben Sie diesen Code ein, um Anmeldecodes per E-Mail für ${a} einzuschalten:`,
   },
   action: { verify_email: 'E-Mail-Adresse bestätigen', reset_password: 'Passwort zurücksetzen', set_password: 'Passwort festlegen', magic_link: 'Anmelden' },
   fallback: 'Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:',
@@ -80,6 +86,7 @@ const fr: Strings = {
     set_password: (a) => `Bienvenue sur ${a} : définissez votre mot de passe`,
     magic_link: (a) => `Votre lien de connexion à ${a}`,
     mfa_code: (a, c) => `Votre code de connexion à ${a} : ${c}`,
+    mfa_setup_code: (a, c) => `Votre code de vérification ${a} : ${c}`,
   },
   intro: {
     verify_email: (a) => `Veuillez confirmer votre adresse e-mail pour ${a} en ouvrant ce lien :`,
@@ -87,6 +94,7 @@ const fr: Strings = {
     set_password: (a) => `Un compte a été créé pour vous sur ${a}. Ouvrez ce lien pour définir votre mot de passe :`,
     magic_link: (a) => `Ouvrez ce lien pour vous connecter à ${a} :`,
     mfa_code: (a) => `Saisissez ce code pour terminer votre connexion à ${a} :`,
+    mfa_setup_code: (a) => `Saisissez ce code pour activer les codes de connexion par e-mail sur ${a} :`,
   },
   action: { verify_email: "Confirmer l'adresse e-mail", reset_password: 'Réinitialiser le mot de passe', set_password: 'Définir le mot de passe', magic_link: 'Se connecter' },
   fallback: 'Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :',
@@ -107,6 +115,7 @@ const es: Strings = {
     set_password: (a) => `Te damos la bienvenida a ${a}: establece tu contraseña`,
     magic_link: (a) => `Tu enlace de inicio de sesión en ${a}`,
     mfa_code: (a, c) => `Tu código de inicio de sesión en ${a}: ${c}`,
+    mfa_setup_code: (a, c) => `Tu código de verificación de ${a}: ${c}`,
   },
   intro: {
     verify_email: (a) => `Confirma tu dirección de correo electrónico para ${a} abriendo este enlace:`,
@@ -114,6 +123,7 @@ const es: Strings = {
     set_password: (a) => `Se ha creado una cuenta para ti en ${a}. Abre este enlace para establecer tu contraseña:`,
     magic_link: (a) => `Abre este enlace para iniciar sesión en ${a}:`,
     mfa_code: (a) => `Introduce este código para terminar de iniciar sesión en ${a}:`,
+    mfa_setup_code: (a) => `Introduce este código para activar los códigos de inicio de sesión por correo en ${a}:`,
   },
   action: { verify_email: 'Confirmar dirección de correo', reset_password: 'Restablecer contraseña', set_password: 'Establecer contraseña', magic_link: 'Iniciar sesión' },
   fallback: 'Si el botón no funciona, copia este enlace en tu navegador:',
@@ -153,12 +163,12 @@ export function renderMail(
   const { lang, s } = pick(input.language);
   const app = input.appName;
   const duration = formatDuration(s, input.expiresInMinutes);
-  const secret = kind === 'mfa_code' ? input.code : input.link;
-  if (!secret) throw new Error(`renderMail(${kind}) needs ${kind === 'mfa_code' ? 'a code' : 'a link'}`);
+  const secret = isCode(kind) ? input.code : input.link;
+  if (!secret) throw new Error(`renderMail(${kind}) needs ${isCode(kind) ? 'a code' : 'a link'}`);
   const subject = s.subject[kind](app, input.code ?? '');
-  const validity = kind === 'mfa_code' ? s.codeValid(duration) : s.linkValid(duration);
+  const validity = isCode(kind) ? s.codeValid(duration) : s.linkValid(duration);
   const text = [s.intro[kind](app), '', secret, '', validity, s.ignore, '', `— ${app}`, ''].join('\n');
-  const body = kind === 'mfa_code' ? codeHtml(secret) : linkHtml(secret, s.action[kind], s.fallback);
+  const body = isCode(kind) ? codeHtml(secret) : linkHtml(secret, s.action[kind], s.fallback);
   const html = page(lang, subject, [`<p>${escapeHtml(s.intro[kind](app))}</p>`, body, `<p style="${MUTED}">${escapeHtml(validity)} ${escapeHtml(s.ignore)}</p>`, `<p style="${MUTED}">— ${escapeHtml(app)}</p>`]);
   return { subject, text, html };
 }

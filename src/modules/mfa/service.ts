@@ -54,11 +54,11 @@ export async function startMfaEnrollment(deps: Deps, userId: string, input: { me
     if (!phone) throw new BadInputError('Give a phone number: the account has no verified phone', 'phone');
     await enforceSendLimits(deps, phone, meta);
     const code = await issueCode(deps, enrollKey(user.id, method), { phone });
-    sendCodeSms(deps, phone, user, 'mfa_code', code, CODE_TTL_MS);
+    sendCodeSms(deps, phone, user, 'phone_verification', code, CODE_TTL_MS);
   } else {
     await enforceSendLimits(deps, user.email, meta);
     const code = await issueCode(deps, enrollKey(user.id, method), { email: user.email });
-    sendCodeMail(deps, user, code, CODE_TTL_MS);
+    sendCodeMail(deps, user, code, CODE_TTL_MS, 'mfa_setup_code');
   }
   return { method, secret: null, otpauthUrl: null, qrCode: null };
 }
