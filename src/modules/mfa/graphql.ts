@@ -6,7 +6,7 @@ import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { sendMfaCode, verify2fa } from './challenge.js';
 import { MfaMethodEnum } from './method-enum.js';
-import { confirmMfaEnrollment, regenerateRecoveryCodes, removeMfaMethod, setDefaultMfaMethod, startMfaEnrollment, type Enrollment } from './service.js';
+import { confirmMfaEnrollment, regenerateRecoveryCodes, removeMfaMethod, resetUserMfa, setDefaultMfaMethod, startMfaEnrollment, type Enrollment } from './service.js';
 
 const MfaEnrollment = builder.objectRef<Enrollment>('MfaEnrollment').implement({
   fields: (t) => ({
@@ -109,5 +109,16 @@ builder.mutationField('regenerateRecoveryCodes', (t) =>
     authScopes: { authenticated: true },
     args: { password: t.arg.string({ required: true }), code: t.arg.string({ required: true }) },
     resolve: (_, args, ctx) => regenerateRecoveryCodes(ctx.deps, requireAuth(ctx).userId, args, ctx.meta),
+  }),
+);
+
+builder.mutationField('resetUserMfa', (t) =>
+  t.field({
+    type: UserRef,
+    description:
+      "Needs cap users:write. Turns another user's MFA off (every factor and recovery code), for a user who lost them all: they sign in with the password and enroll again. Audited as mfa.disabled with the admin as actor.",
+    authScopes: { cap: 'users:write' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_, args, ctx) => resetUserMfa(ctx.deps, requireAuth(ctx).userId, String(args.id), ctx.meta),
   }),
 );

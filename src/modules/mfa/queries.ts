@@ -53,6 +53,11 @@ export async function deleteFactor(db: DbOrTx, userId: string, method: FactorMet
   return rows.length > 0;
 }
 
+/** Every factor of a user, enrolled or half-enrolled (the recovery codes go with syncUserMfa). */
+export async function deleteAllFactors(db: DbOrTx, userId: string): Promise<void> {
+  await db.delete(mfaFactors).where(eq(mfaFactors.userId, userId));
+}
+
 /** Replaces every recovery code of a user (the old ones stop working in the same transaction). */
 export async function replaceRecoveryCodes(db: DbOrTx, userId: string, hashes: string[], now: Date): Promise<void> {
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.js';
 import { encrypt, decrypt } from '../../shared/crypto.js';
-import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import { BadInputError, NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { enforceLimit } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
@@ -13,7 +13,7 @@ import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { checkFactorCode, reauthCodeKey, type MfaMethod } from './challenge.js';
-import { claimTotpStep, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
+import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
 
@@ -183,4 +183,23 @@ export async function regenerateRecoveryCodes(deps: Deps, userId: string, input:
     await recordAudit(deps, tx, { action: 'mfa.recovery_codes_regenerated', userId: user.id, meta, metadata: { count: RECOVERY_CODE_COUNT } });
   });
   return codes;
+}
+
+/**
+ * An admin turns a user's MFA off (every factor lost, recovery codes too): the user signs in
+ * with the password alone and enrolls again. Not for the caller's own account, where
+ * removeMfaMethod asks for the password and a code.
+ */
+export async function resetUserMfa(deps: Deps, actorId: string, userId: string, meta: RequestMeta): Promise<UserRow> {
+  const user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(deps.db, userId) : null;
+  if (!user) throw new NotFoundError('User');
+  if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');
+  return deps.db.transaction(async (tx) => {
+    const locked = await lockUserMfa(tx, user.id);
+    const methods = locked?.mfaMethods ?? [];
+    await deleteAllFactors(tx, user.id);
+    const row = await syncUserMfa(tx, user.id);
+    await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });
+    return row;
+  });
 }
