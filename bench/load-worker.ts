@@ -16,11 +16,16 @@ process.once('message', (spec: LoadSpec) => {
 async function measure(spec: LoadSpec): Promise<Measurement> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (spec.token) headers.authorization = `Bearer ${spec.token}`;
+  // A list of bodies: one counter shared by every connection, so concurrent requests take
+  // different bodies (not all connections the same one in step, as a static `requests` list would).
+  const bodies = typeof spec.body === 'string' ? null : spec.body;
+  if (bodies && !bodies.length) throw new Error('empty list of bodies');
+  let next = 0;
   const result = await autocannon({
     url: spec.url,
     method: 'POST',
     headers,
-    body: spec.body,
+    ...(bodies ? { requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }] } : { body: spec.body as string }),
     connections: spec.connections,
     duration: spec.seconds,
     timeout: 10,

@@ -4,7 +4,8 @@ import type { Measurement } from './measurement.js';
 /** One autocannon run: POST `body` to `url` until `seconds` are up. */
 export type LoadSpec = {
   url: string;
-  body: string;
+  /** One body for every request, or a list sent in turn (the next request on any connection takes the next one). */
+  body: string | string[];
   token?: string;
   connections: number;
   seconds: number;

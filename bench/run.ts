@@ -4,10 +4,15 @@
  *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency
  *   audit fan-out auditEvents delivery latency p50/p99 to BENCH_SUBSCRIBERS graphql-ws
  *                 subscribers on a second instance, and that instance's memory (real backends only)
- * Settings (env): BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
+ *   reset known/unknown  requestPasswordReset for registered vs never-registered addresses, one
+ *                 run after the other on an instance of its own (send limits lifted): p50, p99,
+ *                 req/s of both and the p50 difference (no account enumeration by timing)
+ * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2,
+ * audit, reset), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
  * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
+ * BENCH_RESET_CONNECTIONS (10), BENCH_RESET_USERS (100 registered addresses, and as many unknown);
  * DATABASE_URL + REDIS_URL to measure against existing servers.
  * Exits 1 on an error or a failed request, never on a missed target.
  */
@@ -21,13 +26,25 @@ import { graphqlBody, postGraphql } from './graphql-client.js';
 import { runLoad, type LoadSpec } from './load.js';
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
+import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
 import { startBareYoga, startGateway } from './servers.js';
 
-type Settings = { seconds: number; warmupSeconds: number; connections: number; loginConnections: number; audit: AuditFanoutSettings };
+const RUNS = ['bare', 'me', 'login', 'argon2', 'audit', 'reset'] as const;
+type Run = (typeof RUNS)[number];
+type Settings = {
+  only: ReadonlySet<Run>;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  loginConnections: number;
+  audit: AuditFanoutSettings;
+  reset: ResetTimingSettings;
+};
 type User = { email: string; password: string; accessToken: string };
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
   return {
+    only: runsSetting(env),
     seconds: integerSetting(env, 'BENCH_SECONDS', 10, 1),
     warmupSeconds: integerSetting(env, 'BENCH_WARMUP_SECONDS', 2, 0),
     connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
@@ -38,7 +55,20 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
       ratePerSecond: integerSetting(env, 'BENCH_AUDIT_RATE', 20, 1),
       sessions: integerSetting(env, 'BENCH_AUDIT_SESSIONS', 10, 1),
     },
+    reset: {
+      connections: integerSetting(env, 'BENCH_RESET_CONNECTIONS', 10, 1),
+      users: integerSetting(env, 'BENCH_RESET_USERS', 100, 1),
+    },
   };
+}
+
+function runsSetting(env: NodeJS.ProcessEnv): ReadonlySet<Run> {
+  const raw = env.BENCH_ONLY?.trim();
+  if (!raw) return new Set(RUNS);
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(RUNS as readonly string[]).includes(name));
+  if (unknown.length || !names.length) throw new Error(`BENCH_ONLY: unknown run ${unknown.join(', ')}; expected a comma-separated list of ${RUNS.join(', ')}`);
+  return new Set(names as Run[]);
 }
 
 function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -74,20 +104,31 @@ async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, setti
   return runLoad({ ...spec, seconds: settings.seconds }, signal);
 }
 
-async function measureAll(urls: { bare: string; gateway: string }, user: User, settings: Settings, signal: AbortSignal): Promise<Results> {
-  const { connections, loginConnections: loginConns } = settings;
-  const bareSpec = { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
-  const bare = await measureHttp('bare', bareSpec, settings, signal);
-  const meBody = graphqlBody('query { me { id email } }');
-  const meSpec = { url: urls.gateway, body: meBody, token: user.accessToken, connections, expect: `"email":"${user.email}"` };
-  const me = await measureHttp('me', meSpec, settings, signal);
-  const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
-  const loginBody = graphqlBody(loginQuery, { input: { email: user.email, password: user.password } });
-  const loginSpec = { url: urls.gateway, body: loginBody, connections: loginConns, expect: '"accessToken":"' };
-  const login = await measureHttp('login', loginSpec, settings, signal);
-  console.log(`argon2 ceiling: ${loginConns} concurrent verifications, ${settings.seconds} s`);
-  const argon2 = await runArgon2Ceiling(loginConns, settings.seconds, signal);
-  return { bare, me, login, argon2 };
+/** The selected runs among bare, me, login and argon2; `bare` and `gateway` are there when a selected run needs them. */
+async function measureAll(urls: { bare?: string; gateway?: { url: string; user: User } }, settings: Settings, signal: AbortSignal): Promise<Results> {
+  const { connections, loginConnections: loginConns, only } = settings;
+  const results: Results = {};
+  if (urls.bare) {
+    const bareSpec = { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
+    results.bare = await measureHttp('bare', bareSpec, settings, signal);
+  }
+  const gateway = urls.gateway;
+  if (gateway && only.has('me')) {
+    const meBody = graphqlBody('query { me { id email } }');
+    const meSpec = { url: gateway.url, body: meBody, token: gateway.user.accessToken, connections, expect: `"email":"${gateway.user.email}"` };
+    results.me = await measureHttp('me', meSpec, settings, signal);
+  }
+  if (gateway && only.has('login')) {
+    const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
+    const loginBody = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
+    const loginSpec = { url: gateway.url, body: loginBody, connections: loginConns, expect: '"accessToken":"' };
+    results.login = await measureHttp('login', loginSpec, settings, signal);
+  }
+  if (only.has('argon2')) {
+    console.log(`argon2 ceiling: ${loginConns} concurrent verifications, ${settings.seconds} s`);
+    results.argon2 = await runArgon2Ceiling(loginConns, settings.seconds, signal);
+  }
+  return results;
 }
 
 async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
@@ -96,15 +137,30 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   console.log(`backend: ${backends.label}`);
   // Shared with the second instance of the fan-out run: it decrypts the signing keys they share.
   const secretKey = randomBytes(36).toString('base64url');
-  const gateway = await startGateway(backends, cleanup, { secretKey });
-  const bare = await startBareYoga(cleanup);
-  const user = await registerUser(gateway);
-  await assertMe(gateway, user);
-  const results = await measureAll({ bare, gateway }, user, settings, signal);
-  const audit = await runAuditFanout({ backends, producerUrl: gateway, secretKey, settings: settings.audit }, cleanup, signal);
+  const { only } = settings;
+  const gatewayUrl = only.has('me') || only.has('login') || only.has('audit') ? await startGateway(backends, cleanup, { secretKey }) : undefined;
+  const bare = only.has('bare') ? await startBareYoga(cleanup) : undefined;
+  let gateway: { url: string; user: User } | undefined;
+  if (gatewayUrl && (only.has('me') || only.has('login'))) {
+    const user = await registerUser(gatewayUrl);
+    await assertMe(gatewayUrl, user);
+    gateway = { url: gatewayUrl, user };
+  }
+  const results = await measureAll({ bare, gateway }, settings, signal);
+  if (only.has('reset')) {
+    const measure = (label: string, spec: Omit<LoadSpec, 'seconds'>) => measureHttp(label, spec, settings, signal);
+    const reset = await runResetTiming({ backends, secretKey, settings: settings.reset }, measure, cleanup, signal);
+    results.resetKnown = reset.known;
+    results.resetUnknown = reset.unknown;
+  }
+  const audit =
+    gatewayUrl && only.has('audit')
+      ? await runAuditFanout({ backends, producerUrl: gatewayUrl, secretKey, settings: settings.audit }, cleanup, signal)
+      : undefined;
   printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
-  printAuditFanout(audit);
-  return Object.values(results).some((m) => failures(m) > 0) || auditFanoutFailures(audit) > 0 ? 1 : 0;
+  if (audit) printAuditFanout(audit);
+  const failed = Object.values(results).some((m) => m && failures(m) > 0) || (audit ? auditFanoutFailures(audit) : 0) > 0;
+  return failed ? 1 : 0;
 }
 
 const cleanup = createCleanup();

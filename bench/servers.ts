@@ -10,16 +10,24 @@ import { closeDeps, createDeps } from '../src/deps.js';
 import type { Backends } from './backends.js';
 import type { Cleanup } from './cleanup.js';
 
+export type GatewayOptions = {
+  secretKey?: string;
+  /** More RATE_LIMITS entries (`<limit>=<max>/<window>`, comma-separated), after the per-IP lifts below. */
+  rateLimits?: string;
+  /** LOG_LEVEL, `warn` unless told. */
+  logLevel?: 'warn' | 'error';
+};
+
 /**
  * The real gateway, in this process, on a free loopback port. The config is built from these
  * overrides only, not from process.env, so the operator's own settings (ADMIN_*, SMTP_URL...)
  * cannot change what is measured.
  */
-export async function startGateway(backends: Backends, cleanup: Cleanup, options: { secretKey?: string } = {}): Promise<string> {
+export async function startGateway(backends: Backends, cleanup: Cleanup, options: GatewayOptions = {}): Promise<string> {
   const config = loadConfig({
     // Measured as deployed: production mode (no GraphiQL) wherever it can start, i.e. on real backends.
     NODE_ENV: backends.databaseUrl && backends.redisUrl ? 'production' : 'test',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: options.logLevel ?? 'warn',
     HOST: '127.0.0.1',
     PORT: '0',
     // Instances of one deployment share it (it decrypts the signing keys they share).
@@ -29,7 +37,7 @@ export async function startGateway(backends: Backends, cleanup: Cleanup, options
     DATA_DIR: backends.dataDir,
     // Loopback is one client IP: lift the per-IP limits so the runs measure the work, not the
     // limiter (the login run uses the right password, so the account lockout never engages).
-    RATE_LIMITS: 'login.ip=1000000000/1m,register.ip=1000000000/1m',
+    RATE_LIMITS: ['login.ip=1000000000/1m,register.ip=1000000000/1m', options.rateLimits].filter(Boolean).join(','),
   });
   // Without DATABASE_URL the gateway would keep PGlite on disk under DATA_DIR; the embedded
   // fallback measures it in memory instead, so it is passed in (and closed) by us.
