@@ -44,6 +44,31 @@ describe('SMTP mailer and delivery', () => {
     expect(got?.language).toBe('en');
   });
 
+  it('runs deferred work after the caller returns; idle() waits for it and the mail it queues; a failure is logged', async () => {
+    const { logger, records } = setup();
+    const messages = createMessages({ mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }), sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [10] });
+    let ran = false;
+    messages.defer({ purpose: 'reset_password', userId: 'u9' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ran = true;
+      messages.mail(mail('deferred@example.test'), { purpose: 'reset_password', userId: 'u9' });
+    });
+    expect(ran).toBe(false);
+    messages.defer({ purpose: 'magic_link', userId: 'u10' }, async () => {
+      throw new Error('database unavailable');
+    });
+    await messages.idle();
+    expect(ran).toBe(true);
+    expect(sink.to('deferred@example.test')).toHaveLength(1);
+    expect(records().filter((r) => r.level === 50)).toEqual([expect.objectContaining({ purpose: 'magic_link', userId: 'u10', err: expect.objectContaining({ message: 'database unavailable' }) })]);
+    await messages.close();
+    messages.defer({ purpose: 'late', userId: null }, async () => {
+      throw new Error('must not run');
+    });
+    await messages.idle();
+    expect(records().some((r) => r.msg === 'deferred work dropped: messaging is closed')).toBe(true);
+  });
+
   it('retries a temporary failure and delivers exactly once; the log names neither recipient nor content', async () => {
     const { logger, records, log } = setup();
     const messages = createMessages({ mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }), sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [10, 10, 10] });

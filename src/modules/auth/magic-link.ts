@@ -17,6 +17,7 @@ export function requestMagicLink(deps: Deps, input: { email: string; captchaToke
   return requestMailedLink(deps, input, meta, {
     operation: 'requestMagicLink',
     action: 'magic_link.requested',
+    purpose: 'magic_link',
     issue: async (tx, user) => {
       const ttlMs = TOKEN_TTL_MS.magic_link;
       const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose: 'magic_link', now: deps.clock.now(), ttlMs });

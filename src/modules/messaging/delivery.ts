@@ -10,7 +10,12 @@ export type Messages = {
   /** Queues a mail; returns at once, never throws. Call only after the transaction that made the secret commits. */
   mail(mail: Mail, info: MessageInfo): void;
   sms(sms: Sms, info: MessageInfo): void;
-  /** Resolves when every message queued so far has been delivered or given up (tests await it). */
+  /**
+   * Runs work that ends in a message (issuing a token, then mailing it) after the response, so
+   * the answer's timing cannot tell whether there was anything to send. Failures are logged.
+   */
+  defer(info: MessageInfo, task: () => Promise<void>): void;
+  /** Resolves when every message queued so far, and every deferred task, has been delivered or given up (tests await it). */
   idle(): Promise<void>;
   /** Waits for idle (at most `graceMs`, default 10 s), then closes the mailer. */
   close(graceMs?: number): Promise<void>;
@@ -74,8 +79,26 @@ export function createMessages(opts: { mailer: Mailer; sms: SmsSender; logger: L
     pending.add(task);
   }
 
+  const deferred = new Set<Promise<void>>();
+  let closing = false;
+
+  function defer(info: MessageInfo, task: () => Promise<void>): void {
+    const fields = { purpose: info.purpose, userId: info.userId ?? null };
+    if (closing) {
+      logger.warn(fields, 'deferred work dropped: messaging is closed');
+      return;
+    }
+    // The logger's error serializer strips what a database error may quote (bound parameters, rows).
+    const task$: Promise<void> = Promise.resolve()
+      .then(task)
+      .catch((err) => logger.error({ ...fields, err }, 'work before a message failed; nothing was sent'))
+      .finally(() => deferred.delete(task$));
+    deferred.add(task$);
+  }
+
+  // A deferred task queues its message before it ends: wait until both sets stay empty.
   const idle = async () => {
-    await Promise.all([...pending]);
+    while (deferred.size || pending.size) await Promise.all([...deferred, ...pending]);
   };
 
   return {
@@ -87,16 +110,19 @@ export function createMessages(opts: { mailer: Mailer; sms: SmsSender; logger: L
     sms(sms, info) {
       enqueue('sms', () => opts.sms.send(sms), [sms.to, sms.body], info);
     },
+    defer,
     idle,
     async close(graceMs = 10_000) {
-      if (closed) return;
-      closed = true;
+      if (closing) return;
+      // New deferred work is refused at once; messages from work still running are sent.
+      closing = true;
       const grace = new AbortController();
       const drained = await Promise.race([
         idle().then(() => true),
         sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
       ]);
       grace.abort();
+      closed = true;
       if (!drained) {
         logger.warn({ dropped: pending.size }, 'messaging closed before every message was delivered');
         stop.abort();
