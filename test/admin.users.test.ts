@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type Backend, type TestApp } from './support/app.js';
+import { backends, createShared, createTestApp, type Backend } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type Backend } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, me, PASSWORD, register, signIn, signUp, uniqueEmail } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
-import { latestLinkTo, MANY_PER_RECIPIENT, onlyLinkTo, race, rateLimits, startMessaging, type Messaging } from './support/messages.js';
+import { latestLinkTo, MANY_PER_RECIPIENT, onlyLinkTo, race, rateLimits, startMessaging } from './support/messages.js';
 
 const DAY = 24 * 3_600_000;
 const NEW_PASSWORD = 'a freshly chosen passphrase 31';

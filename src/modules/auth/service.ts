@@ -2,22 +2,22 @@ import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { checkCaptchaIfRequired, clearLoginFailures, enforceLimit, guardLoginAttempt } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
+import { withinRecipientLimits } from '../messaging/send.js';
+import { endPendingLogin } from '../mfa/challenge.js';
 import { InvalidCredentialsError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
+import { prepareSetPassword } from '../password/reset.js';
 import { assignRoles } from '../roles/queries.js';
 import { issueAccessToken, startSession, type AuthResult } from '../sessions/service.js';
 import { mintRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens/service.js';
 import { EmailTakenError } from '../users/errors.js';
-import { findUserByEmail, findUserById, insertUser, updateUser } from '../users/queries.js';
+import { findUserByEmail, findUserById, insertUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
-import { withinRecipientLimits } from '../messaging/send.js';
-import { prepareSetPassword } from '../password/reset.js';
-import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
 import { optionalPhone } from '../verification/phone.js';
+import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
 import { AccountDisabledError, EmailNotVerifiedError, InvalidTokenError } from './errors.js';
 import { signInUser } from './sign-in.js';
-import { endPendingLogin } from '../mfa/challenge.js';
 
 export type RegisterInput = {
   email: string;
