@@ -46,16 +46,27 @@ describe.each(backends())('store contract (%s)', (backend) => {
     const { store, twin } = open();
     await store.codes.set('c', 'value', 60_000);
     expect(await twin.codes.get('c')).toBe('value');
-    const taken = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : twin).codes.take('c')));
-    expect(taken.filter((v) => v === 'value')).toHaveLength(1);
+    const taken = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : twin).codes.takeIf('c', 'value')));
+    expect(taken.filter(Boolean)).toHaveLength(1);
     expect(await store.codes.get('c')).toBeNull();
+  });
+
+  it('takes a code only while it holds the expected value: a newer one stays', async () => {
+    const { store, twin } = open();
+    await store.codes.set('n', 'old', 60_000);
+    await twin.codes.set('n', 'new', 60_000);
+    expect(await store.codes.takeIf('n', 'old')).toBe(false);
+    expect(await twin.codes.get('n')).toBe('new');
+    expect(await twin.codes.takeIf('n', 'new')).toBe(true);
+    expect(await store.codes.get('n')).toBeNull();
   });
 
   it('expires codes', async () => {
     const { store } = open();
     await store.codes.set('e', 'v', 30);
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await store.codes.take('e')).toBeNull();
+    expect(await store.codes.get('e')).toBeNull();
+    expect(await store.codes.takeIf('e', 'v')).toBe(false);
   });
 
   it('delivers published messages to every subscriber until it unsubscribes', async () => {

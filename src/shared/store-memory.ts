@@ -142,10 +142,10 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
       async get(key) {
         return liveCode(key);
       },
-      async take(key) {
-        const value = liveCode(key);
+      async takeIf(key, expected) {
+        if (liveCode(key) !== expected) return false;
         codes.delete(key);
-        return value;
+        return true;
       },
       async delete(key) {
         codes.delete(key);

@@ -25,6 +25,7 @@ redis.call('PEXPIRE', KEYS[3], math.max(1, tonumber(sexp) - now))
 redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1])
 return {'rotated', redis.call('HGETALL', KEYS[1])}
 `;
+const TAKE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0`;
 const TAKE_HASH = `local s = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return s`;
 const TOUCH = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
 const INCREMENT = `
@@ -141,6 +142,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
   const userKey = (userId: string) => `${p}usess:{${userId}}`;
   const rotate = defineScript(redis, ROTATE);
   const takeHash = defineScript(redis, TAKE_HASH);
+  const takeIf = defineScript(redis, TAKE_IF);
   const touch = defineScript(redis, TOUCH);
   const increment = defineScript(redis, INCREMENT);
   const gate = defineScript(redis, GATE);
@@ -242,7 +244,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
         await redis.set(`${p}code:${key}`, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
       },
       get: (key) => redis.get(`${p}code:${key}`),
-      take: (key) => redis.getdel(`${p}code:${key}`),
+      takeIf: async (key, expected) => (await takeIf([`${p}code:${key}`], [expected])) === 1,
       async delete(key) {
         await redis.del(`${p}code:${key}`);
       },

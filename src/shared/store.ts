@@ -108,8 +108,11 @@ export type GateStore = {
 export type CodeStore = {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   get(key: string): Promise<string | null>;
-  /** Atomic get-and-delete: of concurrent takers, exactly one gets the value. */
-  take(key: string): Promise<string | null>;
+  /**
+   * Atomic compare-and-delete: deletes the value only while it is still `expected` (a newer value
+   * under the key stays). Of concurrent takers of one value, exactly one gets true.
+   */
+  takeIf(key: string, expected: string): Promise<boolean>;
   delete(key: string): Promise<void>;
 };
 

@@ -49,16 +49,7 @@ export async function checkCode<P>(deps: CodeDeps, key: string, code: string): P
   if (count > CODE_MAX_TRIES) return { ok: false, reason: 'exhausted' };
   const candidate = /^\d{6}$/.test(code.trim()) ? code.trim() : '';
   if (!safeEqual(sha256(`${record.id}:${candidate}`), record.hash)) return { ok: false, reason: count === CODE_MAX_TRIES ? 'exhausted' : 'wrong' };
-  // Only the taker of this very record wins (a newer code under the key is not ours to take).
-  const taken = await deps.store.codes.take(key);
-  if (taken !== raw) {
-    if (taken) await deps.store.codes.set(key, taken, Math.max(1, JSON.parse(taken).expiresAt - deps.clock.now()));
-    return { ok: false, reason: 'none' };
-  }
+  // Only the taker of this very record wins; a newer code issued meanwhile stays.
+  if (!(await deps.store.codes.takeIf(key, raw))) return { ok: false, reason: 'none' };
   return { ok: true, payload: record.payload };
-}
-
-/** Voids the live code under `key`, if any. */
-export async function voidCode(deps: Pick<Deps, 'store'>, key: string): Promise<void> {
-  await deps.store.codes.delete(key);
 }
