@@ -59,6 +59,23 @@ describe.each(backends())('password reset (%s)', (backend) => {
     }
   });
 
+  it('an account an admin creates without a password is mailed a set-password link (24 hours) that works', async () => {
+    const admin = await signUp(t.app);
+    await grantAdmin(t.app, admin.userId);
+    const email = uniqueEmail('invited');
+    const created = expectOk(await t.app.gql(`mutation($e: String!) { createUser(input: { email: $e }) { id } }`, { e: email }, { token: admin.accessToken })).createUser;
+    const [mail] = await t.mailsTo(email);
+    expect(mail!.subject).toMatch(/set your password/i);
+    expect(mail!.text).toContain('24 hours');
+    const token = await onlyLinkTo(t, email, 'reset-password');
+    expectOk(await t.resetPassword(token));
+    expect(expectOk(await login(t.app, email, NEW_PASSWORD)).login.user.id).toBe(created.id);
+    // Created with a password: nothing is mailed.
+    const withPassword = uniqueEmail('invited');
+    expectOk(await t.app.gql(`mutation($e: String!, $p: String!) { createUser(input: { email: $e, password: $p }) { id } }`, { e: withPassword, p: NEW_PASSWORD }, { token: admin.accessToken }));
+    expect(await t.mailsTo(withPassword)).toEqual([]);
+  });
+
   it('answers an unknown email exactly as a known one, and sends it nothing', async () => {
     const known = await signUp(t.app);
     const unknown = uniqueEmail('nobody');

@@ -5,7 +5,7 @@ import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.j
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
-import { prepareSetPassword } from '../password/reset.js';
+import { prepareLink } from '../verification/links.js';
 import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
 import { countEnabledHolders, getUserAccess, setUserRoles } from '../roles/queries.js';
 import { EmailTakenError } from '../users/errors.js';
@@ -88,9 +88,9 @@ export async function createUser(deps: Deps, actorId: string, input: CreateUserI
     if (!row) throw new EmailTakenError();
     await setUserRoles(tx, row.id, roles);
     await recordAudit(deps, tx, { action: 'admin.user_created', actorId, userId: row.id, meta, metadata: { roles, caps, withPassword: !!passwordHash } });
-    return { row, send: passwordHash ? () => undefined : await prepareSetPassword(deps, tx, row) };
+    return { row, send: passwordHash ? null : await prepareLink(deps, tx, row, 'set_password') };
   });
-  send();
+  send?.();
   return row;
 }
 

@@ -2,28 +2,18 @@ import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { enforceLimit } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
-import { sendLinkMail } from '../messaging/send.js';
-import { requestMailedLink } from '../password/reset.js';
 import type { AuthResult } from '../sessions/service.js';
 import { findUserById } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { markEmailVerified } from '../verification/service.js';
-import { consumeOneTimeToken, issueOneTimeToken, TOKEN_TTL_MS } from '../verification/tokens.js';
+import { requestMailedLink } from '../verification/links.js';
+import { consumeOneTimeToken } from '../verification/tokens.js';
 import { AccountDisabledError, InvalidTokenError } from './errors.js';
 import { signInUser } from './sign-in.js';
 
 /** Mails a sign-in link to a known, enabled account; answers true for any address (no enumeration). */
 export function requestMagicLink(deps: Deps, input: { email: string; captchaToken?: string | null }, meta: RequestMeta): Promise<boolean> {
-  return requestMailedLink(deps, input, meta, {
-    operation: 'requestMagicLink',
-    action: 'magic_link.requested',
-    purpose: 'magic_link',
-    issue: async (tx, user) => {
-      const ttlMs = TOKEN_TTL_MS.magic_link;
-      const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose: 'magic_link', now: deps.clock.now(), ttlMs });
-      return () => sendLinkMail(deps, user, 'magic_link', token, ttlMs);
-    },
-  });
+  return requestMailedLink(deps, input, meta, { operation: 'requestMagicLink', action: 'magic_link.requested', link: 'magic_link' });
 }
 
 /**

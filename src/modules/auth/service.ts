@@ -6,7 +6,6 @@ import { withinRecipientLimits } from '../messaging/send.js';
 import { endPendingLogin } from '../mfa/challenge.js';
 import { InvalidCredentialsError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
-import { prepareSetPassword } from '../password/reset.js';
 import { assignRoles } from '../roles/queries.js';
 import { issueAccessToken, startSession, type AuthResult } from '../sessions/service.js';
 import { mintRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens/service.js';
@@ -14,6 +13,7 @@ import { EmailTakenError } from '../users/errors.js';
 import { findUserByEmail, findUserById, insertUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
+import { prepareLink } from '../verification/links.js';
 import { optionalPhone } from '../verification/phone.js';
 import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
 import { AccountDisabledError, EmailNotVerifiedError, InvalidTokenError } from './errors.js';
@@ -59,16 +59,15 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
     if (!row) throw new EmailTakenError();
     await assignRoles(tx, row.id, ['user']);
     await recordAudit(deps, tx, { action: 'user.registered', userId: row.id, meta, metadata: { method: passwordless ? 'passwordless' : 'password' } });
-    if (passwordless) return { user: row, send: await prepareSetPassword(deps, tx, row) };
-    if (deps.config.requireEmailVerification) return { user: row, send: await prepareEmailVerification(deps, tx, row, meta) };
-    return { user: row, send: () => undefined };
+    if (passwordless) return { user: row, send: await prepareLink(deps, tx, row, 'set_password') };
+    if (!signIn) return { user: row, send: await prepareEmailVerification(deps, tx, row, meta) };
+    return { user: row, send: null };
   });
-  if (!signIn) {
-    // The first mail to a new address always goes; it counts, so a resend within the minute does not void its link.
-    await withinRecipientLimits(deps, email, meta);
-    send();
-  }
-  return { user, auth: signIn ? await startSession(deps, user, { meta, amr: ['pwd'] }) : null };
+  if (!send) return { user, auth: await startSession(deps, user, { meta, amr: ['pwd'] }) };
+  // The first mail to a new address always goes; it counts, so a resend within the minute does not void its link.
+  await withinRecipientLimits(deps, email, meta);
+  send();
+  return { user, auth: null };
 }
 
 /**

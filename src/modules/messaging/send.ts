@@ -18,7 +18,7 @@ const LINK_PATHS = {
 export type LinkKind = keyof typeof LINK_PATHS;
 
 /** The link a mail carries: APP_URL + route + `?token=`. */
-export function linkFor(deps: Pick<Deps, 'config'>, kind: LinkKind, token: string): string {
+function linkFor(deps: Pick<Deps, 'config'>, kind: LinkKind, token: string): string {
   return `${deps.config.appUrl}${LINK_PATHS[kind]}?token=${encodeURIComponent(token)}`;
 }
 

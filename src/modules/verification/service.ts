@@ -5,23 +5,20 @@ import type { RequestMeta } from '../../shared/request-meta.js';
 import { enforceLimit } from '../abuse/service.js';
 import { InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceSendLimits, sendCodeSms, sendLinkMail, withinRecipientLimits } from '../messaging/send.js';
+import { enforceSendLimits, sendCodeSms, withinRecipientLimits } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { checkCode, CODE_TTL_MS, issueCode } from './codes.js';
 import { InvalidCodeError } from './errors.js';
+import { prepareLink } from './links.js';
 import { normalizePhone } from './phone.js';
-import { consumeOneTimeToken, issueOneTimeToken, TOKEN_TTL_MS } from './tokens.js';
+import { consumeOneTimeToken } from './tokens.js';
 
-/**
- * Issues an email-verification token inside `tx` and records email.verification_sent; returns
- * the send to run once `tx` has committed (a mail must never carry a token that was rolled back).
- */
+/** A verification link (prepareLink) recorded as email.verification_sent in the same transaction. */
 export async function prepareEmailVerification(deps: Deps, tx: DbOrTx, user: UserRow, meta: RequestMeta): Promise<() => void> {
-  const ttlMs = TOKEN_TTL_MS.email_verification;
-  const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose: 'email_verification', now: deps.clock.now(), ttlMs });
+  const send = await prepareLink(deps, tx, user, 'verify_email');
   await recordAudit(deps, tx, { action: 'email.verification_sent', userId: user.id, meta });
-  return () => sendLinkMail(deps, user, 'verify_email', token, ttlMs);
+  return send;
 }
 
 async function sendEmailVerification(deps: Deps, user: UserRow, meta: RequestMeta): Promise<void> {

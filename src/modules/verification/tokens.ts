@@ -6,17 +6,6 @@ import { oneTimeTokens, type OneTimeTokenRow } from './tables.js';
 
 export type TokenPurpose = 'email_verification' | 'password_reset' | 'magic_link';
 
-/**
- * Lifetimes of the links (OWASP Forgot Password cheat sheet: short-lived, single use).
- * A welcome link of an account created without a password lives longer than a reset link.
- */
-export const TOKEN_TTL_MS = {
-  email_verification: 24 * 3_600_000,
-  password_reset: 3_600_000,
-  set_password: 24 * 3_600_000,
-  magic_link: 15 * 60_000,
-} as const;
-
 /** 256 random bits, base64url: the only form a token exists in outside the mail. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
