@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
-import { findPendingLogin } from './modules/mfa/challenge.js';
+import { findPendingLogin, type PendingLogin } from './modules/mfa/challenge.js';
 import { getUserAccess, type Access } from './modules/roles/queries.js';
 import { accessTokenFromCookie } from './modules/sessions/cookies.js';
 import { clientIp } from './shared/client-ip.js';
@@ -14,8 +14,10 @@ export type AuthState = {
   /** True for the pending token of an unfinished MFA login: only verify2fa, sendMfaCode and logout accept it. */
   pending: boolean;
   amr: string[];
-  /** The live session; null for a pending token (its login waits in the store, not as a session). */
+  /** The live session; null for a pending token. */
   session: SessionRecord | null;
+  /** A pending token's login, read once here for verify2fa and sendMfaCode; null for a full token. */
+  pendingLogin: PendingLogin | null;
 };
 
 /** The one context of HTTP and WebSocket operations. */
@@ -83,16 +85,16 @@ async function authenticate(deps: Deps, credential: string | null): Promise<Auth
   if (!token) return null;
   const now = deps.clock.now();
   if (token.pending) {
-    const pending = await findPendingLogin(deps, token.sessionId);
-    if (!pending || pending.userId !== token.userId) return null;
-    return { userId: token.userId, sessionId: token.sessionId, pending: true, amr: token.amr, session: null };
+    const pendingLogin = await findPendingLogin(deps, token.sessionId);
+    if (!pendingLogin || pendingLogin.userId !== token.userId) return null;
+    return { userId: token.userId, sessionId: token.sessionId, pending: true, amr: token.amr, session: null, pendingLogin };
   }
   const session = await deps.store.sessions.get(token.sessionId, now);
   if (!session || session.userId !== token.userId || session.pending) return null;
   if (now - session.lastSeenAt > TOUCH_EVERY_MS) {
     deps.store.sessions.touch(session.id, now).catch((err) => deps.logger.warn({ err }, 'session touch failed'));
   }
-  return { userId: token.userId, sessionId: token.sessionId, pending: false, amr: token.amr, session };
+  return { userId: token.userId, sessionId: token.sessionId, pending: false, amr: token.amr, session, pendingLogin: null };
 }
 
 /** Reads what the context needs from a Node request (HTTP, or the upgrade request of a WebSocket). */

@@ -127,16 +127,12 @@ async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null
 }
 
 /** sendMfaCode: with a pending token for its login, with a full one for re-authentication. */
-export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId: string; pending: boolean }, method: MfaMethod, meta: RequestMeta): Promise<boolean> {
+export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null }, method: MfaMethod, meta: RequestMeta): Promise<boolean> {
   if (method !== 'SMS' && method !== 'EMAIL') throw new BadInputError('Only SMS and EMAIL codes are sent', 'method');
   const user = await findUserById(deps.db, auth.userId);
   if (!user) throw new UnauthenticatedError();
-  if (auth.pending) {
-    const pending = await findPendingLogin(deps, auth.sessionId);
-    if (!pending) throw new UnauthenticatedError();
-    if (!pending.methods.includes(method)) throw new BadInputError(`${method} cannot complete this sign-in`, 'method');
-  }
-  await sendLoginCode(deps, user, auth.pending ? auth.sessionId : null, method, meta, 'request');
+  if (auth.pendingLogin && !auth.pendingLogin.methods.includes(method)) throw new BadInputError(`${method} cannot complete this sign-in`, 'method');
+  await sendLoginCode(deps, user, auth.pendingLogin ? auth.sessionId : null, method, meta, 'request');
   return true;
 }
 
@@ -145,7 +141,7 @@ export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId:
  * database, so two instances cannot both accept it). SMS/EMAIL: the code under `codeKey`, sent
  * for that method. Recovery codes: once each (mfa.recovery_code_used).
  */
-export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMethod, code: string, codeKey: string, meta: RequestMeta): Promise<boolean> {
+export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMethod, code: string, meta: RequestMeta, codeKey?: string): Promise<boolean> {
   if (method === 'RECOVERY_CODE') {
     const normalized = normalizeRecoveryCode(code);
     if (!normalized || !user.mfaMethods.length) return false;
@@ -163,6 +159,7 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
     const step = matchTotp(decrypt(deps.mfaKeys.totp, factor.secretEnc), code, deps.clock.now());
     return step !== null && (await claimTotpStep(deps.db, factor.id, step));
   }
+  if (!codeKey) return false;
   const check = await checkCode<{ method: string }>(deps, codeKey, code);
   return check.ok && check.payload.method === method;
 }
@@ -174,16 +171,22 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
  * however many pending logins a holder of the password opens (limit mfa.account).
  * Success ends the pending login (exactly once) and opens a full session whose amr names both factors.
  */
-export async function verify2fa(deps: Deps, auth: { userId: string; sessionId: string }, input: { method: MfaMethod; code: string }, meta: RequestMeta): Promise<AuthResult> {
+export async function verify2fa(
+  deps: Deps,
+  auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
+  input: { method: MfaMethod; code: string },
+  meta: RequestMeta,
+): Promise<AuthResult> {
   await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
-  const pending = await findPendingLogin(deps, auth.sessionId);
-  if (!pending || pending.userId !== auth.userId) throw new UnauthenticatedError('The sign-in expired; start again');
+  // Read by the context for this request; endPendingLogin below is the atomic check that it still stands.
+  const pending = auth.pendingLogin;
+  if (!pending) throw new UnauthenticatedError('The sign-in expired; start again');
   await enforceLimit(deps, 'mfa.account', auth.userId, meta);
   const { count } = await deps.store.counters.increment(pendingTriesKey(auth.sessionId), PENDING_TTL_MS);
   const user = await findUserById(deps.db, auth.userId);
   if (!user) throw new UnauthenticatedError();
   const allowed = pending.methods.includes(input.method);
-  const ok = count <= CODE_MAX_TRIES && allowed && (await checkFactorCode(deps, user, input.method, input.code, pendingCodeKey(auth.sessionId), meta));
+  const ok = count <= CODE_MAX_TRIES && allowed && (await checkFactorCode(deps, user, input.method, input.code, meta, pendingCodeKey(auth.sessionId)));
   if (!ok) {
     const voided = count >= CODE_MAX_TRIES;
     if (voided) await endPendingLogin(deps, auth.sessionId);

@@ -75,11 +75,7 @@ export async function useRecoveryCode(db: DbOrTx, userId: string, codeHash: stri
 }
 
 export async function unusedRecoveryCodes(db: DbOrTx, userId: string): Promise<number> {
-  const rows = await db
-    .select({ id: recoveryCodes.id })
-    .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
-  return rows.length;
+  return db.$count(recoveryCodes, and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
 }
 
 /**
@@ -91,13 +87,14 @@ export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<User
   return row ?? null;
 }
 
-/** Writes the denormalised MFA state of the user row from the factors table (same transaction). */
-export async function syncUserMfa(db: DbOrTx, userId: string, preferred?: FactorMethod | null): Promise<UserRow> {
-  const factors = await enabledFactors(db, userId);
-  const methods = factors.map((f) => f.method);
-  const [current] = await db.select({ defaultMfaMethod: users.defaultMfaMethod }).from(users).where(eq(users.id, userId));
-  const wanted = preferred ?? current?.defaultMfaMethod ?? null;
-  const defaultMfaMethod = wanted && methods.includes(wanted) ? wanted : (methods[0] ?? null);
+/**
+ * Writes the denormalised MFA state of the user row from the factors table, in the transaction
+ * that locked the row (lockUserMfa). The default stays `preferred` while that factor is enabled,
+ * else it becomes the oldest enabled factor.
+ */
+export async function syncUserMfa(db: DbOrTx, userId: string, preferred: string | null): Promise<UserRow> {
+  const methods = (await enabledFactors(db, userId)).map((f) => f.method);
+  const defaultMfaMethod = preferred && methods.includes(preferred) ? preferred : (methods[0] ?? null);
   if (!methods.length) await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   const [row] = await db.update(users).set({ mfaMethods: methods, defaultMfaMethod }).where(eq(users.id, userId)).returning();
   return row!;

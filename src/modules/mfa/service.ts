@@ -107,7 +107,7 @@ export async function confirmMfaEnrollment(
     }
     if (method === 'EMAIL') await markEmailVerified(deps, tx, user, meta, 'mfa_enrollment');
     if (recoveryCodes) await replaceRecoveryCodes(tx, user.id, hashCodes(deps, recoveryCodes), now);
-    const row = await syncUserMfa(tx, user.id);
+    const row = await syncUserMfa(tx, user.id, locked.defaultMfaMethod);
     await recordAudit(deps, tx, { action: 'mfa.enabled', userId: user.id, meta, metadata: { method, first } });
     return { user: row, recoveryCodes };
   });
@@ -129,9 +129,9 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
   if (!user.mfaMethods.length) throw new BadInputError('MFA is not enabled for this account');
   let method: MfaMethod | null = null;
   if (normalizeRecoveryCode(input.code)) {
-    if (await checkFactorCode(deps, user, 'RECOVERY_CODE', input.code, '', meta)) method = 'RECOVERY_CODE';
+    if (await checkFactorCode(deps, user, 'RECOVERY_CODE', input.code, meta)) method = 'RECOVERY_CODE';
   } else {
-    if (user.mfaMethods.includes('TOTP') && (await checkFactorCode(deps, user, 'TOTP', input.code, '', meta))) method = 'TOTP';
+    if (user.mfaMethods.includes('TOTP') && (await checkFactorCode(deps, user, 'TOTP', input.code, meta))) method = 'TOTP';
     if (!method && user.mfaMethods.some((m) => m === 'SMS' || m === 'EMAIL')) {
       const check = await checkCode<{ method: FactorMethod }>(deps, reauthCodeKey(user.id), input.code);
       if (check.ok && user.mfaMethods.includes(check.payload.method)) method = check.payload.method;
@@ -152,9 +152,9 @@ export async function removeMfaMethod(deps: Deps, userId: string, input: { metho
   const user = await reauthenticate(deps, userId, input, meta);
   if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
   return deps.db.transaction(async (tx) => {
-    await lockUserMfa(tx, user.id);
+    const locked = await lockUserMfa(tx, user.id);
     if (!(await deleteFactor(tx, user.id, method))) throw new BadInputError(`${method} is not enabled`, 'method');
-    const row = await syncUserMfa(tx, user.id);
+    const row = await syncUserMfa(tx, user.id, locked?.defaultMfaMethod ?? null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', userId: user.id, meta, metadata: { method, mfaOff: row.mfaMethods.length === 0 } });
     return row;
   });
@@ -195,10 +195,9 @@ export async function resetUserMfa(deps: Deps, actorId: string, userId: string, 
   if (!user) throw new NotFoundError('User');
   if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');
   return deps.db.transaction(async (tx) => {
-    const locked = await lockUserMfa(tx, user.id);
-    const methods = locked?.mfaMethods ?? [];
+    const methods = (await lockUserMfa(tx, user.id))?.mfaMethods ?? [];
     await deleteAllFactors(tx, user.id);
-    const row = await syncUserMfa(tx, user.id);
+    const row = await syncUserMfa(tx, user.id, null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });
     return row;
   });
