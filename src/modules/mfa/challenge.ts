@@ -27,19 +27,21 @@ export const PENDING_TTL_MS = 5 * 60_000;
 const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', RECOVERY_CODE: 'otp' };
 
 /**
- * The state of a login waiting for its second factor, in the store under its own id (the pending
- * token's `sid`). Its liveness is a pending session record among the user's sessions, so a
- * password reset or change, or an admin's revocation, ends the pending login like any session.
+ * A login waiting for its second factor, under its own id (the pending token's `sid`): a pending
+ * record among the user's sessions (user, first-factor amr, expiry), so a password reset or
+ * change, or an admin's revocation, ends it like any session; and beside it what only a pending
+ * login has, the first factor's name and the second factors it accepts.
  */
 export type PendingLogin = {
   userId: string;
-  /** The first factor: its amr values and its name for the audit (password, magic_link). */
   amr: string[];
+  /** The first factor's name for the audit (password, magic_link). */
   method: string;
   /** The second factors this login accepts. */
   methods: MfaMethod[];
-  expiresAt: number;
 };
+
+type PendingDetails = Pick<PendingLogin, 'method' | 'methods'>;
 
 const pendingKey = (id: string) => `mfa-pending:${id}`;
 const pendingTriesKey = (id: string) => `mfa-pending-tries:${id}`;
@@ -52,8 +54,7 @@ export async function findPendingLogin(deps: Pick<Deps, 'store' | 'clock'>, id: 
   const now = deps.clock.now();
   const [session, raw] = await Promise.all([deps.store.sessions.get(id, now), deps.store.codes.get(pendingKey(id))]);
   if (!session?.pending || !raw) return null;
-  const pending = JSON.parse(raw) as PendingLogin;
-  return pending.expiresAt > now && pending.userId === session.userId ? pending : null;
+  return { userId: session.userId, amr: session.amr, ...(JSON.parse(raw) as PendingDetails) };
 }
 
 /** Ends a pending login; true for exactly one of concurrent callers (the session delete is atomic). */
@@ -77,12 +78,13 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
   const defaultMethod: MfaMethod = preferred && usable.includes(preferred) ? preferred : (usable[0] ?? 'RECOVERY_CODE');
   const id = deps.random.uuid();
   const now = deps.clock.now();
-  const pending: PendingLogin = { userId: user.id, amr: input.amr, method: input.method, methods, expiresAt: now + PENDING_TTL_MS };
-  await deps.store.codes.set(pendingKey(id), JSON.stringify(pending), PENDING_TTL_MS);
+  const expiresAt = now + PENDING_TTL_MS;
+  const details: PendingDetails = { method: input.method, methods };
+  await deps.store.codes.set(pendingKey(id), JSON.stringify(details), PENDING_TTL_MS);
   await deps.store.sessions.create(
-    { id, userId: user.id, createdAt: now, lastSeenAt: now, expiresAt: pending.expiresAt, ip: input.meta.ip, userAgent: input.meta.userAgent, amr: input.amr, mfaVerified: false, pending: true },
+    { id, userId: user.id, createdAt: now, lastSeenAt: now, expiresAt, ip: input.meta.ip, userAgent: input.meta.userAgent, amr: input.amr, mfaVerified: false, pending: true },
     // A refresh token nobody holds: a pending login cannot be refreshed, only finished.
-    { hash: sha256(deps.random.token(32)), expiresAt: pending.expiresAt },
+    { hash: sha256(deps.random.token(32)), expiresAt },
   );
   const token = await signAccessToken(
     deps,
