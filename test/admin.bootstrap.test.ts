@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createShared, createTestApp, type Backend, type Shared, type TestApp } from './support/app.js';
-import { auditRows, expectCode, expectOk, login, me, PASSWORD, register, signIn, signUp } from './support/actions.js';
+import { auditRows, expectCode, expectOk, login, me, PASSWORD, register, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
+import { startMailSink, tokenFrom, type MailSink } from './support/sinks.js';
 
 const ADMIN_EMAIL = 'root@example.com';
 const ADMIN_PASSWORD = 'root admin password 42';
@@ -38,6 +39,24 @@ async function adminIds(app: TestApp, token: string): Promise<string[]> {
 }
 
 const ADMIN_ENV = { ADMIN_EMAIL, ADMIN_PASSWORD };
+
+let mail: MailSink;
+beforeAll(async () => {
+  mail = await startMailSink();
+});
+afterAll(() => mail?.close());
+
+/** The account proves its address as a user does: requestEmailVerification, then the mailed link. */
+async function verifyOwnEmail(app: TestApp, user: Tokens): Promise<void> {
+  expectOk(await app.gql(`mutation { requestEmailVerification }`, {}, { token: user.accessToken }));
+  await app.deps.messages.idle();
+  const token = tokenFrom(mail.to(user.email).at(-1)!);
+  expectOk(await app.gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: token }));
+  expect(expectOk(await me(app, user.accessToken)).me.emailVerified).toBe(true);
+}
+
+/** Logged lines (parsed) whose message contains `text`. */
+const logsWith = (app: TestApp, text: string) => app.logs.map((line) => JSON.parse(line) as { msg: string }).filter((l) => l.msg.includes(text));
 
 describe('embedded default without ADMIN_*', () => {
   it('announces an email and a password once; that admin holds role admin and every cap', async () => {
@@ -93,16 +112,42 @@ describe.each(backends())('ADMIN_EMAIL and ADMIN_PASSWORD (%s)', (backend) => {
     });
   });
 
-  it('promote an existing account, which keeps its own password', async () => {
+  it('promote an existing account with a verified email, which keeps its own password; the log says ADMIN_PASSWORD was not applied', async () => {
     const shared = await durableShared(backend);
-    const email = 'owner@example.com';
-    const user = await withApp(shared, {}, (app) => signUp(app, { email }));
+    const email = uniqueEmail('owner');
+    const user = await withApp(shared, { SMTP_URL: mail.url }, async (app) => {
+      const user = await signUp(app, { email });
+      await verifyOwnEmail(app, user);
+      return user;
+    });
     await withApp(shared, { ADMIN_EMAIL: email, ADMIN_PASSWORD }, async (app) => {
       expectCode(await login(app, email, ADMIN_PASSWORD), 'INVALID_CREDENTIALS');
       const admin = await signIn(app, email, PASSWORD);
       expect(admin.userId).toBe(user.userId);
       expect(expectOk(await me(app, admin.accessToken)).me.roles).toContain('admin');
       expect(await adminIds(app, admin.accessToken)).toContain(user.userId);
+      expect(logsWith(app, 'promoted to admin')).toEqual([expect.objectContaining({ msg: expect.stringContaining('ADMIN_PASSWORD is not applied'), userId: user.userId })]);
+      expect(app.logs.join('\n')).not.toContain(ADMIN_PASSWORD);
+    });
+  });
+
+  it('regression: an account that registered ADMIN_EMAIL first without verifying it is never promoted: the start fails naming ADMIN_EMAIL', async () => {
+    const shared = await durableShared(backend);
+    const email = uniqueEmail('squatter');
+    const squatter = await withApp(shared, {}, (app) => signUp(app, { email }));
+    const start = createTestApp(shared, { env: { ADMIN_EMAIL: email, ADMIN_PASSWORD } });
+    const message = String(await start.then(() => null, (e: unknown) => (e instanceof Error ? e.message : e)));
+    expect(message).toMatch(/^ADMIN_EMAIL .*not verified/);
+    expect(message).toMatch(/verify .*delete .*another address/i);
+    expect(message).not.toContain(ADMIN_PASSWORD);
+
+    await withApp(shared, {}, async (app) => {
+      expectCode(await login(app, email, ADMIN_PASSWORD), 'INVALID_CREDENTIALS');
+      const again = await signIn(app, email, PASSWORD);
+      expect(again.userId).toBe(squatter.userId);
+      expect(expectOk(await me(app, again.accessToken)).me).toMatchObject({ roles: ['user'], caps: [] });
+      expectCode(await app.gql(`{ users { totalCount } }`, {}, { token: again.accessToken }), 'FORBIDDEN');
+      expect(await auditRows(app, { userId: squatter.userId, action: 'admin.user_updated' })).toEqual([]);
     });
   });
 

@@ -93,7 +93,11 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100] });
   const announced: string[] = [];
-  await bootstrap(deps, { announce: (message) => void announced.push(message) });
+  // A refused start still lets go of the database (PGlite holds DATA_DIR until closed).
+  await bootstrap(deps, { announce: (message) => void announced.push(message) }).catch(async (error: unknown) => {
+    await closeDeps(deps);
+    throw error;
+  });
   const app = createApp(deps);
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(app.yoga.fetch(new URL(`http://gateway.test${path}`), init ?? {}));
   return {

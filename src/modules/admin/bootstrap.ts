@@ -5,14 +5,19 @@ import { WeakPasswordError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
 import { assignRoles, countEnabledHolders, getUserAccess } from '../roles/queries.js';
 import { findUserByEmail, insertUser } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
 
 const SYSTEM: RequestMeta = { requestId: 'bootstrap', ip: null, userAgent: null };
 
 /**
- * ADMIN_EMAIL (and ADMIN_PASSWORD) create or promote the admin at every start, idempotently:
- * an existing account is promoted and keeps its password. With neither set, the embedded
- * default (never production) creates one admin with a random password, shown once through
- * `announce` (the console, not the structured log: logs never hold a secret).
+ * ADMIN_EMAIL (and ADMIN_PASSWORD) create or promote the admin at every start, idempotently.
+ * An existing account is promoted only when its email is verified, and it keeps its own password
+ * (ADMIN_PASSWORD is not applied; the log says so). An existing account whose email is not
+ * verified stops the start and is never promoted: anyone can register an address before it is
+ * set as ADMIN_EMAIL, and promoting such a squatter would hand it the server (ASVS 5.0 V6.4,
+ * a privileged account is bound to a proven address). With neither set, the embedded default
+ * (never production) creates one admin with a random password, shown once through `announce`
+ * (the console, not the structured log: logs never hold a secret).
  */
 export async function bootstrapAdmin(deps: Deps, announce: (message: string) => void): Promise<void> {
   const { adminEmail, adminPassword, databaseUrl, isProduction } = deps.config;
@@ -38,16 +43,31 @@ export async function bootstrapAdmin(deps: Deps, announce: (message: string) => 
 async function ensureAdmin(deps: Deps, email: string, password: string | null): Promise<void> {
   const passwordHash = password ? await deps.hasher.hash(normalizePassword(password)) : null;
   const now = new Date(deps.clock.now());
-  await deps.db.transaction(async (tx) => {
+  const { user, promoted } = await deps.db.transaction(async (tx) => {
     const created = await insertUser(tx, { email, passwordHash, emailVerified: true, createdAt: now, updatedAt: now });
     const user = created ?? (await findUserByEmail(tx, email))!;
     const wasAdmin = !created && (await getUserAccess(tx, user.id)).roles.includes('admin');
+    if (!created && !wasAdmin) assertPromotable(user);
     await assignRoles(tx, user.id, ['user', 'admin']);
     if (created) {
       await recordAudit(deps, tx, { action: 'admin.user_created', actorId: null, userId: user.id, meta: SYSTEM, metadata: { roles: ['user', 'admin'], bootstrap: true, withPassword: !!passwordHash } });
     } else if (!wasAdmin) {
       await recordAudit(deps, tx, { action: 'admin.user_updated', actorId: null, userId: user.id, meta: SYSTEM, metadata: { fields: ['roles'], roles: ['admin'], bootstrap: true } });
     }
+    return { user, promoted: !created && !wasAdmin };
   });
-  if (!password) deps.logger.warn({ email }, 'ADMIN_EMAIL has no password: the admin signs in after a password reset');
+  if (promoted) {
+    const note = password ? 'ADMIN_PASSWORD is not applied: the account keeps its own password' : 'the account keeps its own password';
+    deps.logger.warn({ email, userId: user.id }, `ADMIN_EMAIL names an existing account with a verified email: promoted to admin; ${note}`);
+  }
+  if (!user.passwordHash) deps.logger.warn({ email }, 'ADMIN_EMAIL has no password: the admin signs in after a password reset');
+}
+
+/** An existing account becomes the admin only with a verified email (see bootstrapAdmin). */
+function assertPromotable(user: UserRow): void {
+  if (user.emailVerified) return;
+  throw new Error(
+    `ADMIN_EMAIL ${user.email} belongs to an existing account whose email is not verified, so it is not made an admin ` +
+      '(whoever registered the address first would be). Verify that address from the account, delete the account, or set ADMIN_EMAIL to another address.',
+  );
 }
