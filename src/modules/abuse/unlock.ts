@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
+import { assertCanActOn } from '../roles/guards.js';
 import { findUserById } from '../users/queries.js';
 import { clearLoginFailures } from './service.js';
 
@@ -9,6 +10,7 @@ import { clearLoginFailures } from './service.js';
 export async function unlockUser(deps: Deps, actorId: string, userId: string, meta: RequestMeta): Promise<boolean> {
   const user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(deps.db, userId) : null;
   if (!user) throw new NotFoundError('User');
+  await assertCanActOn(deps.db, actorId, user.id);
   await clearLoginFailures(deps, user.email);
   await recordAudit(deps, deps.db, { action: 'admin.user_updated', actorId, userId: user.id, meta, metadata: { unlocked: true } });
   return true;

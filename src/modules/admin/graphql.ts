@@ -94,19 +94,19 @@ builder.mutationFields((t) => ({
   }),
   updateUser: t.field({
     type: UserRef,
-    description: 'Needs cap users:write; changing roles or caps needs roles:assign.',
+    description: 'Needs cap users:write and every cap the account holds; changing roles or caps needs roles:assign. A new email voids the links mailed to the old one.',
     authScopes: { cap: 'users:write' },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: (_, { id, input }, ctx) => updateUser(ctx.deps, requireAuth(ctx).userId, String(id), input, ctx.meta),
   }),
   deleteUser: t.boolean({
-    description: 'Needs cap users:delete.',
+    description: 'Needs cap users:delete and every cap the account holds.',
     authScopes: { cap: 'users:delete' },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, ctx) => deleteUser(ctx.deps, requireAuth(ctx).userId, String(id), ctx.meta),
   }),
   revokeUserSessions: t.boolean({
-    description: 'Needs cap sessions:revoke.',
+    description: 'Needs cap sessions:revoke and every cap the account holds.',
     authScopes: { cap: 'sessions:revoke' },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, ctx) => revokeUserSessions(ctx.deps, requireAuth(ctx).userId, String(id), ctx.meta),

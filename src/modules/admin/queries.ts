@@ -41,6 +41,15 @@ export async function countUsers(db: DbOrTx, filter: UserFilter): Promise<number
   return row?.n ?? 0;
 }
 
+/**
+ * Reads a user and locks the row until the transaction ends: two admin changes of one account
+ * run one after the other, each checking what the other committed.
+ */
+export async function lockUser(db: DbOrTx, id: string): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).for('update');
+  return row ?? null;
+}
+
 /** The dashboard's headline numbers, in two queries. */
 export async function overview(db: DbOrTx, since: Date) {
   const [totals] = await db

@@ -6,13 +6,15 @@ import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
 import { prepareLink } from '../verification/links.js';
+import { assertCanActOn, guardLastAdmin, lockAdminChanges } from '../roles/guards.js';
 import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
-import { countEnabledHolders, getUserAccess, setUserRoles } from '../roles/queries.js';
+import { getUserAccess, setUserRoles } from '../roles/queries.js';
 import { EmailTakenError } from '../users/errors.js';
 import { deleteUser as removeUser, findUserByEmail, findUserById, insertUser, updateUser as saveUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalText } from '../users/validation.js';
-import { countUsers, overview, pageUsers, type UserFilter } from './queries.js';
+import { voidTokensForOtherAddresses } from '../verification/tokens.js';
+import { countUsers, lockUser, overview, pageUsers, type UserFilter } from './queries.js';
 
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,6 +27,17 @@ export async function findUser(deps: Pick<Deps, 'db'>, id: string): Promise<User
 async function requireUser(db: DbOrTx, id: string): Promise<UserRow> {
   const user = UUID.test(id) ? await findUserById(db, id) : null;
   if (!user) throw new NotFoundError('User');
+  return user;
+}
+
+/**
+ * The target of an admin change, row-locked, after checking that the actor holds every cap it
+ * has (roles/guards.ts). Call it after lockAdminChanges: one lock order everywhere.
+ */
+async function lockTarget(db: DbOrTx, actorId: string, id: string): Promise<UserRow> {
+  const user = UUID.test(id) ? await lockUser(db, id) : null;
+  if (!user) throw new NotFoundError('User');
+  await assertCanActOn(db, actorId, user.id);
   return user;
 }
 
@@ -51,14 +64,6 @@ async function checkGrant(db: DbOrTx, actorId: string, target: { roles: string[]
   const addedRoles = (next.roles ?? []).filter((r) => !target.roles.includes(r));
   const granted = [...(await capsOfRoles(db, addedRoles)), ...(next.caps ?? []).filter((c) => !target.caps.includes(c))];
   await assertCanGrant(db, actorId, granted);
-}
-
-/** Refuses to remove, disable or delete the last enabled admin: nobody could administer the server after it. */
-async function guardLastAdmin(db: DbOrTx, target: UserRow, change: { roles?: string[]; disabled?: boolean; deleted?: boolean }) {
-  const { roles } = await getUserAccess(db, target.id);
-  if (!roles.includes('admin') || target.disabled) return;
-  const losing = change.deleted || change.disabled === true || (change.roles && !change.roles.includes('admin'));
-  if (losing && (await countEnabledHolders(db, 'admin')) <= 1) throw new BadInputError('This is the last enabled admin', 'id');
 }
 
 export type CreateUserInput = {
@@ -103,18 +108,22 @@ export type UpdateUserInput = {
   emailVerified?: boolean | null;
 };
 
-/** An admin changes an account. Disabling it ends every one of its sessions at once. */
+/**
+ * An admin changes an account: any field needs every cap the account holds. Disabling it ends
+ * every one of its sessions at once; a new email voids the links mailed to the old one.
+ */
 export async function updateUser(deps: Deps, actorId: string, id: string, input: UpdateUserInput, meta: RequestMeta): Promise<UserRow> {
   const email = input.email != null ? normalizeEmail(input.email) : undefined;
   const roles = input.roles != null ? [...new Set(input.roles)] : undefined;
   const caps = input.caps != null ? validCaps(input.caps) : undefined;
   const disabled = input.disabled ?? undefined;
   const updated = await deps.db.transaction(async (tx) => {
-    const target = await requireUser(tx, id);
+    await lockAdminChanges(tx, { roles, disabled });
+    const target = await lockTarget(tx, actorId, id);
     const access = await getUserAccess(tx, target.id);
     await checkGrant(tx, actorId, { roles: access.roles, caps: target.caps }, { roles, caps });
     if (roles) await capsOfRoles(tx, roles);
-    await guardLastAdmin(tx, target, { roles, disabled });
+    await guardLastAdmin(tx, target.id, { roles, disabled });
     if (email && email !== target.email && (await findUserByEmail(tx, email))) throw new EmailTakenError();
     const changes = {
       ...(email !== undefined ? { email } : {}),
@@ -126,8 +135,11 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
     };
     const row = (await saveUser(tx, target.id, { ...changes, updatedAt: new Date(deps.clock.now()) }))!;
     if (roles) await setUserRoles(tx, target.id, roles);
+    // Links mailed to the old address (reset, magic link, verification) must not outlive it (ASVS 5.0 V6.4).
+    const voidedLinks = email !== undefined && email !== target.email ? await voidTokensForOtherAddresses(tx, target.id, email) : undefined;
     const fields = [...Object.keys(changes), ...(roles ? ['roles'] : [])];
-    await recordAudit(deps, tx, { action: 'admin.user_updated', actorId, userId: target.id, meta, metadata: { fields, ...(roles ? { roles } : {}), ...(caps ? { caps } : {}), ...(disabled !== undefined ? { disabled } : {}) } });
+    const metadata = { fields, ...(roles ? { roles } : {}), ...(caps ? { caps } : {}), ...(disabled !== undefined ? { disabled } : {}), ...(voidedLinks ? { voidedLinks } : {}) };
+    await recordAudit(deps, tx, { action: 'admin.user_updated', actorId, userId: target.id, meta, metadata });
     return row;
   });
   if (disabled) await deps.store.sessions.deleteByUser(updated.id);
@@ -136,8 +148,9 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
 
 export async function deleteUser(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
   const target = await deps.db.transaction(async (tx) => {
-    const user = await requireUser(tx, id);
-    await guardLastAdmin(tx, user, { deleted: true });
+    await lockAdminChanges(tx, { deleted: true });
+    const user = await lockTarget(tx, actorId, id);
+    await guardLastAdmin(tx, user.id, { deleted: true });
     await removeUser(tx, user.id);
     await recordAudit(deps, tx, { action: 'admin.user_deleted', actorId, userId: user.id, meta, metadata: { email: user.email } });
     return user;
@@ -149,6 +162,7 @@ export async function deleteUser(deps: Deps, actorId: string, id: string, meta: 
 /** Ends every session of a user, on every instance, from their next request on. */
 export async function revokeUserSessions(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
   const user = await requireUser(deps.db, id);
+  await assertCanActOn(deps.db, actorId, user.id);
   const ended = await deps.store.sessions.deleteByUser(user.id);
   await recordAudit(deps, deps.db, { action: 'admin.sessions_revoked', actorId, userId: user.id, meta, metadata: { sessions: ended.length } });
   return true;

@@ -6,6 +6,7 @@ import { enforceLimit } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
 import { verifyCurrentPassword } from '../password/service.js';
+import { assertCanActOn } from '../roles/guards.js';
 import { findUserById, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
@@ -196,6 +197,7 @@ export async function resetUserMfa(deps: Deps, actorId: string, userId: string, 
   if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');
   return deps.db.transaction(async (tx) => {
     const methods = (await lockUserMfa(tx, user.id))?.mfaMethods ?? [];
+    await assertCanActOn(tx, actorId, user.id);
     await deleteAllFactors(tx, user.id);
     const row = await syncUserMfa(tx, user.id, null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });

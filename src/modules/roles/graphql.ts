@@ -24,7 +24,7 @@ builder.queryField('roles', (t) =>
 builder.mutationField('upsertRole', (t) =>
   t.field({
     type: RoleRef,
-    description: 'Needs cap roles:write, and every cap the role gains must be held by the caller.',
+    description: 'Needs cap roles:write, and the caller must hold every cap the role has before and after the change.',
     authScopes: { cap: 'roles:write' },
     args: {
       name: t.arg.string({ required: true }),
@@ -37,7 +37,7 @@ builder.mutationField('upsertRole', (t) =>
 
 builder.mutationField('deleteRole', (t) =>
   t.boolean({
-    description: 'Needs cap roles:write; refused for built-in roles.',
+    description: 'Needs cap roles:write and every cap the role has; refused for built-in roles.',
     authScopes: { cap: 'roles:write' },
     args: { name: t.arg.string({ required: true }) },
     resolve: (_, { name }, ctx) => deleteRole(ctx.deps, requireAuth(ctx).userId, name, ctx.meta),

@@ -51,6 +51,16 @@ export async function findRoles(db: DbOrTx, names: string[]): Promise<RoleRow[]>
   return names.length ? db.select().from(roles).where(inArray(roles.name, names)) : [];
 }
 
+/**
+ * Reads a role and takes its row lock until the transaction ends (FOR NO KEY UPDATE: it
+ * serialises changes to the role and its holders, yet inserts into user_roles, whose foreign key
+ * only takes KEY SHARE, go on). Null when there is no such role.
+ */
+export async function lockRole(db: DbOrTx, name: string): Promise<RoleRow | null> {
+  const [row] = await db.select().from(roles).where(eq(roles.name, name)).for('no key update');
+  return row ?? null;
+}
+
 export async function saveRole(db: DbOrTx, values: { name: string; description: string | null; caps: string[]; now: Date }): Promise<RoleRow> {
   const [row] = await db
     .insert(roles)

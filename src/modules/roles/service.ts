@@ -4,8 +4,8 @@ import { BadInputError, NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { BUILTIN_ROLES, CAPS } from './caps.js';
-import { CapNotHeldError } from './errors.js';
-import { findRoles, getUserAccess, listRoles, removeRole, saveRole, upsertBuiltinRole } from './queries.js';
+import { CapNotHeldError, TargetOutranksError } from './errors.js';
+import { findRoles, getUserAccess, listRoles, lockRole, removeRole, saveRole, upsertBuiltinRole } from './queries.js';
 import type { RoleRow } from './tables.js';
 
 /** At start: the built-in roles exist, and `admin` holds every cap of this version's catalogue. */
@@ -29,6 +29,16 @@ export async function assertCanGrant(db: DbOrTx, actorId: string, granted: Itera
   if (missing.length) throw new CapNotHeldError(missing.sort());
 }
 
+/**
+ * A role's caps act on every holder: changing or deleting a role needs every cap it has before
+ * and after the change (least privilege for targets, as roles/guards.ts assertCanActOn for users).
+ */
+async function assertHoldsRole(db: DbOrTx, actorId: string, name: string, caps: readonly string[]): Promise<void> {
+  const held = new Set((await getUserAccess(db, actorId)).caps);
+  const missing = [...new Set(caps)].filter((c) => !held.has(c)).sort();
+  if (missing.length) throw new TargetOutranksError(`The role ${name}`, missing);
+}
+
 /** The caps that assigning these roles would grant; unknown role names are BAD_USER_INPUT. */
 export async function capsOfRoles(db: DbOrTx, names: readonly string[]): Promise<string[]> {
   const unique = [...new Set(names)];
@@ -44,7 +54,11 @@ export function roles(deps: Pick<Deps, 'db'>): Promise<RoleRow[]> {
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{1,39}$/;
 
-/** Creates or replaces a role. Built-in `admin` is fixed (it always holds every cap). */
+/**
+ * Creates or replaces a role. Built-in `admin` is fixed (it always holds every cap), so no role
+ * change can make an admin stop being one. The actor must hold every cap the role gains, and
+ * every cap it had: removing a cap changes the access of each holder.
+ */
 export async function upsertRole(
   deps: Deps,
   actorId: string,
@@ -56,9 +70,10 @@ export async function upsertRole(
   const caps = validCaps(input.caps);
   const description = input.description?.trim().slice(0, 500) || null;
   return deps.db.transaction(async (tx) => {
-    const [existing] = await findRoles(tx, [input.name]);
-    // Only what the role does not have yet is being granted.
+    // The row lock: concurrent changes of one role check what the other committed.
+    const existing = await lockRole(tx, input.name);
     await assertCanGrant(tx, actorId, caps.filter((c) => !existing?.caps.includes(c)));
+    if (existing) await assertHoldsRole(tx, actorId, existing.name, existing.caps);
     const row = await saveRole(tx, { name: input.name, description: description ?? existing?.description ?? null, caps, now: new Date(deps.clock.now()) });
     await recordAudit(deps, tx, { action: 'role.upserted', actorId, userId: null, meta, metadata: { role: row.name, caps, created: !existing } });
     return row;
@@ -68,10 +83,10 @@ export async function upsertRole(
 export async function deleteRole(deps: Deps, actorId: string, name: string, meta: RequestMeta): Promise<boolean> {
   if (name in BUILTIN_ROLES) throw new BadInputError('Built-in roles cannot be deleted', 'name');
   return deps.db.transaction(async (tx) => {
-    const [existing] = await findRoles(tx, [name]);
+    const existing = await lockRole(tx, name);
     if (!existing) throw new NotFoundError('Role');
-    // Taking a role away from its holders is a change of their access: only someone who could grant it may.
-    await assertCanGrant(tx, actorId, existing.caps);
+    // Taking a role away from its holders is a change of their access: only someone who holds all of it may.
+    await assertHoldsRole(tx, actorId, existing.name, existing.caps);
     await removeRole(tx, name);
     await recordAudit(deps, tx, { action: 'role.deleted', actorId, userId: null, meta, metadata: { role: name, caps: existing.caps } });
     return true;

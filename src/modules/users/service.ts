@@ -3,6 +3,7 @@ import { UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { verifyCurrentPassword } from '../password/service.js';
+import { guardLastAdmin } from '../roles/guards.js';
 import { deleteUser, findUserById, updateUser } from './queries.js';
 import type { UserRow } from './tables.js';
 import { optionalHttpUrl, optionalLanguage, optionalText } from './validation.js';
@@ -43,10 +44,14 @@ export async function updateProfile(deps: Deps, userId: string, input: ProfileIn
   });
 }
 
-/** Deletes the caller's account after re-checking the password, and ends all of its sessions. */
+/**
+ * Deletes the caller's account after re-checking the password, and ends all of its sessions.
+ * The last enabled admin cannot delete itself (checked under the admin lock, as admin changes are).
+ */
 export async function deleteAccount(deps: Deps, userId: string, password: string, meta: RequestMeta): Promise<boolean> {
   const user = await verifyCurrentPassword(deps, userId, password);
   await deps.db.transaction(async (tx) => {
+    await guardLastAdmin(tx, user.id, { deleted: true }, { message: 'You are the last enabled admin: make another account an admin before deleting this one' });
     await deleteUser(tx, user.id);
     await recordAudit(deps, tx, { action: 'user.deleted', userId: user.id, meta, metadata: { self: true } });
   });

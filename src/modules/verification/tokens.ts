@@ -1,4 +1,4 @@
-import { and, eq, gt, lt } from 'drizzle-orm';
+import { and, eq, gt, lt, ne } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { sha256 } from '../../shared/crypto.js';
 import type { Random } from '../../shared/random.js';
@@ -69,4 +69,17 @@ export async function consumeOneTimeToken(db: DbOrTx, token: string, purpose: To
     .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, purpose), gt(oneTimeTokens.expiresAt, new Date(now))))
     .returning();
   return row ?? null;
+}
+
+/**
+ * An address change: voids the user's pending tokens (every purpose) that were sent to any
+ * other address than `email`, so a link mailed to the old address can never work again, not
+ * even if the address is changed back. Returns the purposes voided, for the audit row.
+ */
+export async function voidTokensForOtherAddresses(db: DbOrTx, userId: string, email: string): Promise<string[]> {
+  const rows = await db
+    .delete(oneTimeTokens)
+    .where(and(eq(oneTimeTokens.userId, userId), ne(oneTimeTokens.email, email)))
+    .returning({ purpose: oneTimeTokens.purpose });
+  return [...new Set(rows.map((r) => r.purpose))].sort();
 }
