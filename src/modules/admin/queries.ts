@@ -43,10 +43,11 @@ export async function countUsers(db: DbOrTx, filter: UserFilter): Promise<number
 
 /**
  * Reads a user and locks the row until the transaction ends: two admin changes of one account
- * run one after the other, each checking what the other committed.
+ * run one after the other, each checking what the other committed. FOR NO KEY UPDATE, so rows
+ * that only reference the user (its audit events, its roles) can still be written meanwhile.
  */
 export async function lockUser(db: DbOrTx, id: string): Promise<UserRow | null> {
-  const [row] = await db.select().from(users).where(eq(users.id, id)).for('update');
+  const [row] = await db.select().from(users).where(eq(users.id, id)).for('no key update');
   return row ?? null;
 }
 
