@@ -11,6 +11,7 @@ import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-loggi
 import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
+import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
 import { corsOptions } from './graphql/cors.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
@@ -93,6 +94,7 @@ export function createApp(deps: Deps): App {
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),
+      useBearerChallenge(),
       useArmor({ limits: config.abuse.graphqlLimits, production: config.isProduction }),
       useValidationErrors({ production: config.isProduction }),
       ...(config.isProduction ? [useNoIntrospection()] : []),
