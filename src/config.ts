@@ -90,7 +90,7 @@ const envSchema = z.object({
    * (also the slack on `exp - iat`). 0s to 60s. @default 5s
    */
   ACCESS_TOKEN_LEEWAY: duration('5s'),
-  /** Origins a browser may call from (CORS) and open a WebSocket from; `*` for any. @default the origins of APP_URL and PUBLIC_URL */
+  /** More origins a browser may call from (CORS) and open a WebSocket from, beside APP_URL's and PUBLIC_URL's; `*` for any. @default none */
   CORS_ORIGINS: optionalString,
   /** Most operations in flight (subscriptions included) on one WebSocket connection. @default 20 */
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
@@ -150,7 +150,7 @@ export type Config = Readonly<{
   refreshReuseGraceMs: number;
   /** ACCESS_TOKEN_LEEWAY in ms. */
   accessTokenLeewayMs: number;
-  /** Allowed browser origins (CORS, WebSocket upgrade), normalised; `'*'` allows any. */
+  /** Browser origins allowed beside those of APP_URL and PUBLIC_URL (CORS, WebSocket upgrade), normalised; `'*'` allows any. */
   corsOrigins: readonly string[] | '*';
   wsMaxSubscriptions: number;
   passwordMinLength: number;
@@ -202,12 +202,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new ConfigError(problems);
 
   const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
-  const appUrl = stripSlash(e.APP_URL ?? publicUrl);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     publicUrl,
-    appUrl,
+    appUrl: stripSlash(e.APP_URL ?? publicUrl),
     appName: e.APP_NAME,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -224,7 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
     accessTokenLeewayMs: e.ACCESS_TOKEN_LEEWAY,
-    corsOrigins: corsOrigins ?? Object.freeze([...new Set([new URL(appUrl).origin, new URL(publicUrl).origin])]),
+    corsOrigins: corsOrigins ?? Object.freeze([]),
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]),
