@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
-import { signUp, type Tokens } from './support/actions.js';
+import { logout, signUp, type Tokens } from './support/actions.js';
 import { grantAdmin, subscribeWs, waitForSubscribers, wsClient, type Received } from './support/audit.js';
 
 /** Opens a graphql-ws socket with this Origin (none when null): the HTTP status of a refusal, or 101. */
@@ -38,6 +39,19 @@ describe.each(backends())('WebSocket origin and subscription limits (%s)', (back
     for (const origin of ['http://app.gateway.test', 'http://gateway.test', new URL(url).origin, null]) {
       expect(await upgrade(url, origin), String(origin)).toBe(101);
     }
+  });
+
+  it('tells a refused token in connectionParams apart from a missing one (extensions.reason)', async () => {
+    const user = await signUp(app);
+    await logout(app, user.accessToken);
+    const meOver = (token: string | null) => {
+      const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+      return new Promise<Record<string, unknown> | undefined>((resolve, reject) => {
+        client.subscribe({ query: '{ me { id } }' }, { next: (r) => resolve(r.errors?.[0]?.extensions), error: reject, complete: () => undefined });
+      }).finally(() => client.dispose());
+    };
+    expect(await meOver(user.accessToken)).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
+    expect(await meOver(null)).toEqual({ code: 'UNAUTHENTICATED' });
   });
 
   it('regression: caps the operations of one connection at WS_MAX_SUBSCRIPTIONS (20): the next gets BAD_USER_INPUT, the others live on', async () => {
