@@ -241,7 +241,7 @@ function parseOrigins(value: string | undefined): readonly string[] | '*' | unde
   if (value === undefined) return undefined;
   if (value.trim() === '*') return '*';
   const origins = value.split(',').map((v) => v.trim()).filter(Boolean);
-  if (!origins.length || !origins.every((o) => isUrl(o, ['http', 'https']) && new URL(o).origin === o.replace(/\/+$/, ''))) return null;
+  if (!origins.length || !origins.every((o) => isUrl(o, ['http', 'https']) && new URL(o).origin === o.replace(/\/+$/, '').toLowerCase())) return null;
   return Object.freeze([...new Set(origins.map((o) => new URL(o).origin))]);
 }
 

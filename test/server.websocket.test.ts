@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
 import { logout, signUp, type Tokens } from './support/actions.js';
 import { grantAdmin, subscribeWs, waitForSubscribers, wsClient, type Received } from './support/audit.js';
@@ -117,5 +118,19 @@ describe.each(backends())('CORS_ORIGINS and WS_MAX_SUBSCRIPTIONS set (%s)', (bac
       await first.close();
       await client.dispose();
     }
+  });
+});
+
+describe('CORS_ORIGINS and WS_MAX_SUBSCRIPTIONS configuration', () => {
+  it('parses origins (normalised, or *), refuses anything but an origin, and bounds the cap', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://A.example/, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
+    for (const bad of ['https://a.example/path', 'ftp://a.example', 'a.example', ',']) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
+    }
+    expect(loadConfig({}).wsMaxSubscriptions).toBe(20);
+    expect(loadConfig({ WS_MAX_SUBSCRIPTIONS: '100' }).wsMaxSubscriptions).toBe(100);
+    expect(() => loadConfig({ WS_MAX_SUBSCRIPTIONS: '0' })).toThrow(/WS_MAX_SUBSCRIPTIONS/);
   });
 });
