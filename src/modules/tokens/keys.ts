@@ -68,6 +68,8 @@ export async function createKeyRing(deps: {
 }): Promise<KeyRing> {
   const wrapKey = deriveKey(deps.secretKey, 'signing-keys');
   let keys: Loaded[] = [];
+  /** Kids revoked while this process runs (thumbprints: never reused). */
+  const revokedKids = new Set<string>();
   let lastReload = 0;
 
   const load = async (row: SigningKeyRow): Promise<Loaded> => {
@@ -94,7 +96,9 @@ export async function createKeyRing(deps: {
     lastReload = performance.now();
     const rows = await deps.db.select().from(signingKeys);
     const live = rows.filter(published).sort(newestFirst);
-    keys = await Promise.all(live.map(load));
+    const loaded = await Promise.all(live.map(load));
+    // Filtered after the awaits: a revocation may have been heard since the read.
+    keys = loaded.filter((k) => !revokedKids.has(k.kid));
   };
 
   /**
@@ -167,8 +171,12 @@ export async function createKeyRing(deps: {
     return revoked;
   };
 
-  /** Drops a revoked key from memory at once, before the reload that confirms it. */
+  /**
+   * Drops a revoked key from memory at once, before the reload that confirms it, and for good: a
+   * reload that read the table before the revocation committed must not bring it back.
+   */
   const forget = (kid: string) => {
+    revokedKids.add(kid);
     keys = keys.filter((k) => k.kid !== kid);
   };
 
