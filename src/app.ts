@@ -11,8 +11,9 @@ import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-loggi
 import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
+import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
-import { corsOptions } from './graphql/cors.js';
+import { corsOptions, originAllowed } from './graphql/cors.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
@@ -55,6 +56,16 @@ function yogaLogger(logger: Logger) {
   };
 }
 
+/**
+ * WS_MAX_SUBSCRIPTIONS: the operation over the cap gets an error message and the connection,
+ * with the operations it has, stays open. The cap itself only outside production (as the
+ * GraphQL limits: a caller cannot probe it).
+ */
+function tooManySubscriptions(config: Deps['config']): GraphQLError {
+  const detail = config.isProduction ? '' : ` (at most ${config.wsMaxSubscriptions} at once)`;
+  return new GraphQLError(`Too many operations on this connection${detail}: complete one first`, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
 /** One port: yoga for HTTP (GraphQL, SSE and the plain routes) and graphql-ws on the same path. */
 export function createApp(deps: Deps): App {
   const { config, logger } = deps;
@@ -93,6 +104,7 @@ export function createApp(deps: Deps): App {
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),
+      useBearerChallenge(),
       useArmor({ limits: config.abuse.graphqlLimits, production: config.isProduction }),
       useValidationErrors({ production: config.isProduction }),
       ...(config.isProduction ? [useNoIntrospection()] : []),
@@ -102,12 +114,21 @@ export function createApp(deps: Deps): App {
   });
 
   const server = createServer(yoga);
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.abuse.requestBodyLimit });
+  const wss = new WebSocketServer({
+    server,
+    path: GRAPHQL_PATH,
+    maxPayload: config.abuse.requestBodyLimit,
+    // Cross-site WebSocket hijacking: a browser sends the page's Origin on the upgrade and no
+    // CORS applies, so refuse (403) the origins CORS refuses (ASVS 5.0 V4.4.2).
+    verifyClient: ({ req }, done) => done(originAllowed(config, req.headers.origin, req.headers.host), 403, 'Origin not allowed'),
+  });
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
+        // Checked before any await: graphql-ws has already reserved this id, so the count is exact.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptions) return [tooManySubscriptions(config)];
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           req: ctx.extra.request,
           connectionParams: ctx.connectionParams,

@@ -85,6 +85,15 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: duration('30d'),
   /** How long a rotated refresh token still answers with its successor; 0s = strict. @default 10s */
   REFRESH_REUSE_GRACE: duration('10s'),
+  /**
+   * Clock skew allowed when checking an access token: past `exp`, and of `iat` ahead of our clock
+   * (also the slack on `exp - iat`). 0s to 60s. @default 5s
+   */
+  ACCESS_TOKEN_LEEWAY: duration('5s'),
+  /** More origins a browser may call from (CORS) and open a WebSocket from, beside APP_URL's and PUBLIC_URL's; `*` for any. @default none */
+  CORS_ORIGINS: optionalString,
+  /** Most operations in flight (subscriptions included) on one WebSocket connection. @default 20 */
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(20),
   /** NIST SP 800-63B §5.1.1.2: at least 8. @default 8 */
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(256).default(8),
   /** @default TOTP,SMS,EMAIL */
@@ -139,6 +148,11 @@ export type Config = Readonly<{
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   refreshReuseGraceMs: number;
+  /** ACCESS_TOKEN_LEEWAY in ms. */
+  accessTokenLeewayMs: number;
+  /** Browser origins allowed beside those of APP_URL and PUBLIC_URL (CORS, WebSocket upgrade), normalised; `'*'` allows any. */
+  corsOrigins: readonly string[] | '*';
+  wsMaxSubscriptions: number;
   passwordMinLength: number;
   mfaMethods: readonly MfaMethodName[];
   requireEmailVerification: boolean;
@@ -181,6 +195,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');
+  if (e.ACCESS_TOKEN_LEEWAY > 60_000) problems.push('ACCESS_TOKEN_LEEWAY: at most 60s (it extends every token past its exp)');
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  if (corsOrigins === null) problems.push('CORS_ORIGINS: expected `*` or a comma-separated list of origins such as https://app.example.com');
   const abuse = abuseConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
 
@@ -205,6 +222,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    accessTokenLeewayMs: e.ACCESS_TOKEN_LEEWAY,
+    corsOrigins: corsOrigins ?? Object.freeze([]),
+    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]),
     requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
@@ -214,6 +234,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     isProduction: e.NODE_ENV === 'production',
     abuse,
   });
+}
+
+/** `*`, or origins (scheme://host[:port], as a browser sends them); undefined when unset, null when malformed. */
+function parseOrigins(value: string | undefined): readonly string[] | '*' | undefined | null {
+  if (value === undefined) return undefined;
+  if (value.trim() === '*') return '*';
+  const origins = value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (!origins.length || !origins.every((o) => isUrl(o, ['http', 'https']) && new URL(o).origin === o.replace(/\/+$/, '').toLowerCase())) return null;
+  return Object.freeze([...new Set(origins.map((o) => new URL(o).origin))]);
 }
 
 function stripSlash(url: string): string {

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
+import type { TokenRefusal } from '../modules/tokens/service.js';
 import type { ErrorCode } from '../shared/errors.js';
 
 export type Scalars = {
@@ -44,6 +45,7 @@ export const builder = new SchemaBuilder<{
     },
     // Tier 2 of the error model: authorization failures carry a code, which the default lacks.
     unauthorizedError: (_parent, ctx) => {
+      if (!ctx.auth && ctx.tokenRefusal) return tokenRefusalError(ctx.tokenRefusal.reason);
       const [code, message]: [ErrorCode, string] = !ctx.auth
         ? ['UNAUTHENTICATED', ctx.authRefusal ?? 'Authentication required']
         : ctx.auth.pending
@@ -53,3 +55,12 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/**
+ * UNAUTHENTICATED for a presented token that was refused, told apart from a missing one so a
+ * client knows to refresh (`token_expired`) or to sign in again (`invalid_token`).
+ */
+function tokenRefusalError(reason: TokenRefusal): GraphQLError {
+  const message = reason === 'token_expired' ? 'The access token has expired' : 'The access token is invalid or has been revoked';
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' satisfies ErrorCode, reason } });
+}

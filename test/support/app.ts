@@ -76,7 +76,10 @@ export type TestApp = {
 
 export const SECRET_KEY = 'test-secret-key-0123456789-abcdefghijklmnop';
 
-export async function createTestApp(shared: Shared, options: { env?: Record<string, string>; clock?: TestClock } = {}): Promise<TestApp> {
+export async function createTestApp(
+  shared: Shared,
+  options: { env?: Record<string, string>; clock?: TestClock; /** Embedded backends: share this app's database and store (a second instance). */ peer?: TestApp } = {},
+): Promise<TestApp> {
   const logs: string[] = [];
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -91,7 +94,8 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
   const clock = options.clock ?? createTestClock();
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
-  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100] });
+  const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
+  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100], ...peer });
   const announced: string[] = [];
   // A refused start still lets go of the database (PGlite holds DATA_DIR until closed).
   await bootstrap(deps, { announce: (message) => void announced.push(message) }).catch(async (error: unknown) => {
@@ -121,30 +125,35 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
     },
     async close() {
       await app.stop();
-      await closeDeps(deps);
+      await closeDeps(deps, peer ? { database: false, store: false } : undefined);
     },
   };
 }
 
-/** Two instances of one deployment (real backends): same database, Redis prefix and clock. */
-export async function createInstances(): Promise<[TestApp, TestApp]> {
-  const shared = await createShared('real');
+/**
+ * Two instances of one deployment: same database, Redis prefix and clock (real backends), or
+ * the same PGlite database and in-process store in one process (embedded).
+ */
+export async function createInstances(backend: Backend = 'real'): Promise<[TestApp, TestApp]> {
+  const shared = await createShared(backend);
   const clock = createTestClock();
-  return [await createTestApp(shared, { clock }), await createTestApp(shared, { clock })];
+  const first = await createTestApp(shared, { clock });
+  return [first, await createTestApp(shared, { clock, peer: backend === 'embedded' ? first : undefined })];
 }
 
 /**
  * Two instances of one deployment for the tests of a describe block: opened before them and
  * closed after; `set` receives them.
  */
-export function useInstances(set: (a: TestApp, b: TestApp) => void): void {
+export function useInstances(set: (a: TestApp, b: TestApp) => void, backend: Backend = 'real'): void {
   let pair: [TestApp, TestApp] | undefined;
   beforeAll(async () => {
-    pair = await createInstances();
+    pair = await createInstances(backend);
     set(...pair);
   });
   afterAll(async () => {
-    await pair?.[0].close();
+    // The second first: an embedded second instance uses the first one's database and store.
     await pair?.[1].close();
+    await pair?.[0].close();
   });
 }

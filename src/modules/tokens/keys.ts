@@ -9,7 +9,7 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose';
-import type { Db } from '../../db/client.js';
+import type { Db, Tx } from '../../db/client.js';
 import type { Clock } from '../../shared/clock.js';
 import { decrypt, deriveKey, encrypt } from '../../shared/crypto.js';
 import type { Logger } from '../../shared/logger.js';
@@ -28,6 +28,8 @@ const RELOAD_MS = 60_000;
 /** Real time between reloads for unknown kids: a flood of forged kids cannot hammer the database. */
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 const CHANNEL = 'signing-keys';
+/** Prefix of the pub/sub message that names a revoked kid (any other message means "reload"). */
+const REVOKED = 'revoked:';
 /** Arbitrary constant for pg_advisory_xact_lock: one instance creates or rotates keys at a time. */
 const KEY_LOCK = 7_311_001;
 
@@ -36,9 +38,16 @@ export type KeyRing = {
   current(): { kid: string; key: CryptoKey };
   /** Public key by kid; reloads from the database (at most every few seconds) for an unknown kid. */
   publicKey(kid: string): Promise<CryptoKey | null>;
+  /** Whether a kid is still in the key ring (synchronous: the verifier cache asks on every hit). */
+  trusts(kid: string): boolean;
   /** The JWKS document: the current key and retired keys whose tokens may still be live. */
   jwks(): { keys: JWK[] };
   rotate(): Promise<void>;
+  /**
+   * Emergency retirement of a leaked key (the current signer unless `kid` names another): its row
+   * is deleted, every instance drops it, and a new key signs at once. Returns the revoked kid.
+   */
+  revoke(kid?: string): Promise<string>;
   reload(): Promise<void>;
   stop(): void;
 };
@@ -59,6 +68,8 @@ export async function createKeyRing(deps: {
 }): Promise<KeyRing> {
   const wrapKey = deriveKey(deps.secretKey, 'signing-keys');
   let keys: Loaded[] = [];
+  /** Kids revoked while this process runs (thumbprints: never reused). */
+  const revokedKids = new Set<string>();
   let lastReload = 0;
 
   const load = async (row: SigningKeyRow): Promise<Loaded> => {
@@ -85,7 +96,9 @@ export async function createKeyRing(deps: {
     lastReload = performance.now();
     const rows = await deps.db.select().from(signingKeys);
     const live = rows.filter(published).sort(newestFirst);
-    keys = await Promise.all(live.map(load));
+    const loaded = await Promise.all(live.map(load));
+    // Filtered after the awaits: a revocation may have been heard since the read.
+    keys = loaded.filter((k) => !revokedKids.has(k.kid));
   };
 
   /**
@@ -93,9 +106,25 @@ export async function createKeyRing(deps: {
    * start, or a rotation soon after it), the longest-published unretired one.
    */
   const signer = (): Loaded | undefined => {
-    const now = deps.clock.now();
-    const unretired = keys.filter((k) => !k.row.retiredAt || k.row.retiredAt.getTime() > now);
-    return unretired.find((k) => k.row.createdAt.getTime() <= now - PUBLISH_AHEAD_MS) ?? unretired.at(-1);
+    const row = signerOf(keys.map((k) => k.row), deps.clock.now());
+    return row && keys.find((k) => k.kid === row.kid);
+  };
+
+  /**
+   * Inserts a new key; the active ones stop signing `retireInMs` from now (the new key signs once
+   * they have: at once for 0, which only a revocation uses).
+   */
+  const insertKey = async (tx: Tx, active: SigningKeyRow[], now: number, retireInMs: number) => {
+    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
+    const jwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(jwk);
+    const publicJwk = { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' };
+    const encrypted = encrypt(wrapKey, await exportPKCS8(privateKey));
+    for (const row of active) {
+      await tx.update(signingKeys).set({ retiredAt: new Date(now + retireInMs) }).where(sql`${signingKeys.kid} = ${row.kid}`);
+    }
+    await tx.insert(signingKeys).values({ kid, alg: SIGNING_ALG, publicJwk, privateKeyEncrypted: encrypted, createdAt: new Date(now) });
+    return kid;
   };
 
   /** Creates a key when none is active, or replaces the active one when `force` or it is too old. */
@@ -106,16 +135,8 @@ export async function createKeyRing(deps: {
       const now = deps.clock.now();
       const fresh = active.filter((r) => now - r.createdAt.getTime() < KEY_ROTATION_MS);
       if (!force && fresh.length) return false;
-      const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
-      const jwk = await exportJWK(publicKey);
-      const kid = await calculateJwkThumbprint(jwk);
-      const publicJwk = { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' };
-      const encrypted = encrypt(wrapKey, await exportPKCS8(privateKey));
       // The old key keeps signing until the new one has been published long enough.
-      for (const row of active) {
-        await tx.update(signingKeys).set({ retiredAt: new Date(now + PUBLISH_AHEAD_MS) }).where(sql`${signingKeys.kid} = ${row.kid}`);
-      }
-      await tx.insert(signingKeys).values({ kid, alg: SIGNING_ALG, publicJwk, privateKeyEncrypted: encrypted, createdAt: new Date(now) });
+      const kid = await insertKey(tx, active, now, PUBLISH_AHEAD_MS);
       deps.logger.info({ kid }, active.length ? 'signing key rotated' : 'signing key created');
       return true;
     });
@@ -124,7 +145,43 @@ export async function createKeyRing(deps: {
     if (created) await deps.pubsub.publish(CHANNEL, 'changed');
   };
 
-  const unsubscribe = await deps.pubsub.subscribe(CHANNEL, () => {
+  const revoke = async (target?: string) => {
+    const revoked = await deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK})`);
+      const rows = await tx.select().from(signingKeys);
+      const now = deps.clock.now();
+      const signing = signerOf(rows.filter(published), now);
+      const kid = target ?? signing?.kid;
+      if (!kid || !rows.some((r) => r.kid === kid)) throw new Error(`no signing key ${kid ?? ''} to revoke`.trim());
+      // Deleted, not marked: a leaked private key has no further use, even encrypted.
+      await tx.delete(signingKeys).where(sql`${signingKeys.kid} = ${kid}`);
+      if (kid === signing?.kid) {
+        // A key published ahead but not signing yet was made the same way: replaced too.
+        const active = rows.filter((r) => r.kid !== kid && (!r.retiredAt || r.retiredAt.getTime() > now));
+        const successor = await insertKey(tx, active, now, 0);
+        deps.logger.warn({ kid, successor }, 'signing key revoked; a new key signs now');
+      } else {
+        deps.logger.warn({ kid }, 'signing key revoked');
+      }
+      return kid;
+    });
+    forget(revoked);
+    await reload();
+    await deps.pubsub.publish(CHANNEL, `${REVOKED}${revoked}`);
+    return revoked;
+  };
+
+  /**
+   * Drops a revoked key from memory at once, before the reload that confirms it, and for good: a
+   * reload that read the table before the revocation committed must not bring it back.
+   */
+  const forget = (kid: string) => {
+    revokedKids.add(kid);
+    keys = keys.filter((k) => k.kid !== kid);
+  };
+
+  const unsubscribe = await deps.pubsub.subscribe(CHANNEL, (message) => {
+    if (message.startsWith(REVOKED)) forget(message.slice(REVOKED.length));
     reload().catch((err) => deps.logger.error({ err }, 'signing key reload failed'));
   });
   await ensure(false);
@@ -148,14 +205,26 @@ export async function createKeyRing(deps: {
       }
       return found?.publicKey ?? null;
     },
+    trusts: (kid) => keys.some((k) => k.kid === kid),
     jwks: () => ({ keys: keys.map((k) => k.publicJwk) }),
     rotate: () => ensure(true),
+    revoke,
     reload,
     stop: () => {
       clearInterval(timer);
       void unsubscribe().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The key that signs at `now`: the newest unretired key published for PUBLISH_AHEAD_MS; when none
+ * is that old (first start, a rotation soon after it, or a revocation), the longest-published
+ * unretired one.
+ */
+function signerOf(rows: SigningKeyRow[], now: number): SigningKeyRow | undefined {
+  const unretired = [...rows].sort(newestFirst).filter((r) => !r.retiredAt || r.retiredAt.getTime() > now);
+  return unretired.find((r) => r.createdAt.getTime() <= now - PUBLISH_AHEAD_MS) ?? unretired.at(-1);
 }
 
 /** Newest first; on equal creation times, a successor (retired later, or not at all) first. */

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../shared/clock.js';
 import { decrypt, deriveKey, encrypt, sha256 } from '../../shared/crypto.js';
@@ -7,6 +7,11 @@ import { SIGNING_ALG, type KeyRing } from './keys.js';
 
 /** RFC 9068 media type of JWT access tokens; checked on verify so no other JWT passes as one. */
 const ACCESS_TYP = 'at+jwt';
+/**
+ * The longest a pending MFA token may live (the pending login's lifetime, mfa/challenge.ts); a
+ * full token lives ACCESS_TOKEN_TTL. Verification refuses a longer `exp - iat` for either.
+ */
+export const PENDING_TOKEN_MAX_TTL_MS = 5 * 60_000;
 
 type TokenDeps = { config: Config; clock: Clock; random: Random; keys: KeyRing };
 
@@ -20,7 +25,15 @@ export type AccessClaims = {
   caps: string[];
 };
 
-export type VerifiedToken = { userId: string; sessionId: string; pending: boolean; amr: string[]; expiresAt: number };
+export type VerifiedToken = { userId: string; sessionId: string; pending: boolean; amr: string[]; expiresAt: number; kid: string };
+
+/**
+ * Why a presented token was refused, as RFC 6750 clients need it: `token_expired` (refresh and
+ * retry) or `invalid_token` (anything else: sign in again). Only a token with a valid signature
+ * is ever called expired.
+ */
+export type TokenRefusal = 'invalid_token' | 'token_expired';
+export type VerifyResult = { token: VerifiedToken } | { refused: TokenRefusal };
 
 /** Audiences: full access tokens, and the pending token of an unfinished MFA login. */
 export function audiences(config: Config) {
@@ -30,7 +43,9 @@ export function audiences(config: Config) {
 /** Signs an access token (RFC 9068 shape, plus roles and a space-separated `scope` of caps for gateways). */
 export async function signAccessToken(deps: TokenDeps, claims: AccessClaims, options: { pending?: boolean; ttlMs?: number } = {}) {
   const now = deps.clock.now();
-  const expiresAt = now + (options.ttlMs ?? deps.config.accessTokenTtlMs);
+  const ttlMs = options.ttlMs ?? deps.config.accessTokenTtlMs;
+  if (ttlMs > (options.pending ? PENDING_TOKEN_MAX_TTL_MS : deps.config.accessTokenTtlMs)) throw new Error('token lifetime beyond what verification accepts');
+  const expiresAt = now + ttlMs;
   const { kid, key } = deps.keys.current();
   const payload: JWTPayload = { sid: claims.sid, amr: claims.amr };
   if (!options.pending) {
@@ -55,37 +70,60 @@ export async function signAccessToken(deps: TokenDeps, claims: AccessClaims, opt
 }
 
 /**
- * Verifies signature, algorithm, type, issuer, audience, expiry and required claims; null when
- * anything is off. jose is always given every check explicitly: its defaults check less.
+ * Verifies signature, algorithm, type, issuer, audience, expiry, issue time, lifetime and
+ * required claims. jose is always given every check explicitly: its defaults check less.
  */
-export async function verifyAccessToken(deps: Pick<TokenDeps, 'config' | 'clock' | 'keys'>, token: string): Promise<VerifiedToken | null> {
+export async function verifyAccessToken(deps: Pick<TokenDeps, 'config' | 'clock' | 'keys'>, token: string): Promise<VerifyResult> {
+  const invalid = { refused: 'invalid_token' } as const;
+  // A JWS signature has exactly one base64url spelling; others (a last character whose unused
+  // bits differ) decode to the same bytes and would verify, yet be a new string to every cache
+  // keyed on the token (RFC 7515 §2, RFC 4648 §3.5: no non-alphabet or non-zero pad bits).
+  if (!isCanonicalCompact(token)) return invalid;
   const aud = audiences(deps.config);
+  const now = deps.clock.now();
+  const leeway = deps.config.accessTokenLeewayMs / 1000;
   try {
     const { kid } = decodeProtectedHeader(token);
-    if (typeof kid !== 'string') return null;
+    if (typeof kid !== 'string') return invalid;
     const key = await deps.keys.publicKey(kid);
-    if (!key) return null;
+    if (!key) return invalid;
     const { payload } = await jwtVerify(token, key, {
       algorithms: [SIGNING_ALG],
       typ: ACCESS_TYP,
       issuer: deps.config.publicUrl,
       audience: [aud.access, aud.pending],
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      currentDate: new Date(deps.clock.now()),
-      clockTolerance: 5,
+      currentDate: new Date(now),
+      clockTolerance: leeway,
     });
-    if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return null;
+    if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return invalid;
     const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    const pending = audience.includes(aud.pending);
+    // jose checks neither: a token issued in the future or living far beyond what we sign is
+    // not one of ours as issued (a signing-side bug or a key in the wrong hands), so refuse it
+    // (ASVS 5.0 V9.2.1: token lifetime enforced by the consumer).
+    const iat = payload.iat!;
+    const maxLifetime = (pending ? PENDING_TOKEN_MAX_TTL_MS : deps.config.accessTokenTtlMs) / 1000;
+    if (iat > now / 1000 + leeway || payload.exp! - iat > maxLifetime + leeway) return invalid;
     return {
-      userId: payload.sub,
-      sessionId: payload.sid,
-      pending: audience.includes(aud.pending),
-      amr: Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [],
-      expiresAt: (payload.exp ?? 0) * 1000,
+      token: {
+        userId: payload.sub,
+        sessionId: payload.sid,
+        pending,
+        amr: Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [],
+        expiresAt: payload.exp! * 1000,
+        kid,
+      },
     };
-  } catch {
-    return null;
+  } catch (error) {
+    // jose checks the signature before the claims: only a genuine token is reported expired.
+    return error instanceof errors.JWTExpired ? { refused: 'token_expired' } : invalid;
   }
+}
+
+function isCanonicalCompact(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((part) => Buffer.from(part, 'base64url').toString('base64url') === part);
 }
 
 /** Opaque refresh token: `<session id>.<256 random bits>`. The session id only routes the lookup. */
