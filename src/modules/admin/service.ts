@@ -5,6 +5,7 @@ import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.j
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { notifyEmailChanged } from '../messaging/send.js';
 import { prepareLink } from '../verification/links.js';
 import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
 import { countEnabledHolders, getUserAccess, setUserRoles } from '../roles/queries.js';
@@ -109,8 +110,10 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
   const roles = input.roles != null ? [...new Set(input.roles)] : undefined;
   const caps = input.caps != null ? validCaps(input.caps) : undefined;
   const disabled = input.disabled ?? undefined;
+  let previousEmail = '';
   const updated = await deps.db.transaction(async (tx) => {
     const target = await requireUser(tx, id);
+    previousEmail = target.email;
     const access = await getUserAccess(tx, target.id);
     await checkGrant(tx, actorId, { roles: access.roles, caps: target.caps }, { roles, caps });
     if (roles) await capsOfRoles(tx, roles);
@@ -131,6 +134,7 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
     return row;
   });
   if (disabled) await deps.store.sessions.deleteByUser(updated.id);
+  if (updated.email !== previousEmail) notifyEmailChanged(deps, updated, previousEmail);
   return updated;
 }
 

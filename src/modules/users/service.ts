@@ -45,7 +45,7 @@ export async function updateProfile(deps: Deps, userId: string, input: ProfileIn
 
 /** Deletes the caller's account after re-checking the password, and ends all of its sessions. */
 export async function deleteAccount(deps: Deps, userId: string, password: string, meta: RequestMeta): Promise<boolean> {
-  const user = await verifyCurrentPassword(deps, userId, password);
+  const user = await verifyCurrentPassword(deps, userId, password, { operation: 'deleteAccount', meta });
   await deps.db.transaction(async (tx) => {
     await deleteUser(tx, user.id);
     await recordAudit(deps, tx, { action: 'user.deleted', userId: user.id, meta, metadata: { self: true } });
