@@ -47,7 +47,7 @@ const en: Strings = {
     recovery_codes_regenerated: (a) => `New recovery codes were made for your ${a} account`,
     email_changed_old: (a) => `The email address of your ${a} account was changed`,
     email_changed_new: (a) => `This is now the email address of your ${a} account`,
-    mfa_failures_warning: (a) => `Wrong sign-in codes were entered for your ${a} account`,
+    mfa_failures_warning: (a) => `Wrong codes were entered to sign in to your ${a} account`,
     mfa_locked: (a) => `Sign-in to your ${a} account is locked`,
   },
   what: {
