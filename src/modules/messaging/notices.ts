@@ -31,7 +31,6 @@ type Strings = {
   when: string;
   ip: string;
   device: string;
-  byAdmin: string;
   notYou: (a: string) => string;
   locked: string;
 };
@@ -67,7 +66,6 @@ const en: Strings = {
   when: 'When',
   ip: 'IP address',
   device: 'Browser or app',
-  byAdmin: 'This was done by an administrator.',
   notYou: (a) => `If this was you, there is nothing to do. If it was not, reset your password now with "Forgot password" on the ${a} sign-in page and contact support.`,
   locked: 'To sign in again, reset your password with "Forgot password" on the sign-in page, or ask an administrator to unlock your account. Choose a new password: the old one is known to someone else.',
 };
@@ -103,7 +101,6 @@ const de: Strings = {
   when: 'Wann',
   ip: 'IP-Adresse',
   device: 'Browser oder App',
-  byAdmin: 'Dies hat ein Administrator getan.',
   notYou: (a) => `Wenn Sie das waren, ist nichts zu tun. Wenn nicht, setzen Sie Ihr Passwort jetzt mit „Passwort vergessen“ auf der Anmeldeseite von ${a} zurück und wenden Sie sich an den Support.`,
   locked: 'Um sich wieder anzumelden, setzen Sie Ihr Passwort mit „Passwort vergessen“ auf der Anmeldeseite zurück oder bitten Sie einen Administrator, Ihr Konto zu entsperren. Wählen Sie ein neues Passwort: Das alte kennt jemand anderes.',
 };
@@ -139,7 +136,6 @@ const fr: Strings = {
   when: 'Quand',
   ip: 'Adresse IP',
   device: 'Navigateur ou application',
-  byAdmin: 'Cette action a été faite par un administrateur.',
   notYou: (a) => `Si c'était vous, vous n'avez rien à faire. Sinon, réinitialisez dès maintenant votre mot de passe avec « Mot de passe oublié » sur la page de connexion de ${a} et contactez le support.`,
   locked: "Pour vous reconnecter, réinitialisez votre mot de passe avec « Mot de passe oublié » sur la page de connexion, ou demandez à un administrateur de débloquer votre compte. Choisissez un nouveau mot de passe : quelqu'un d'autre connaît l'ancien.",
 };
@@ -175,14 +171,13 @@ const es: Strings = {
   when: 'Cuándo',
   ip: 'Dirección IP',
   device: 'Navegador o aplicación',
-  byAdmin: 'Lo ha hecho un administrador.',
   notYou: (a) => `Si has sido tú, no tienes que hacer nada. Si no, restablece ya tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión de ${a} y contacta con el soporte.`,
   locked: 'Para volver a iniciar sesión, restablece tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión o pide a un administrador que desbloquee tu cuenta. Elige una contraseña nueva: otra persona conoce la antigua.',
 };
 
 const LANGUAGES: Record<string, Strings> = { en, de, fr, es };
 
-/** Who caused the event: the user's own request (its IP and user agent, when known) or an administrator. */
+/** Who caused the event: the user's own request (its IP and user agent, when known) or an administrator (whose IP is not the user's business; the wording names the administrator). */
 export type NoticeContext = { at: number; ip: string | null; userAgent: string | null; byAdmin?: boolean };
 
 /** A user agent is the client's to choose: one line, bounded. */
@@ -204,10 +199,9 @@ export function renderNotice(
   if (!context.byAdmin && context.ip) details.push([s.ip, context.ip]);
   if (!context.byAdmin && context.userAgent) details.push([s.device, clip(context.userAgent)]);
   const advice = kind === 'mfa_locked' ? s.locked : s.notYou(app);
-  const admin = context.byAdmin ? [s.byAdmin] : [];
-  const text = [what, ...admin, '', ...details.map(([k, v]) => `${k}: ${v}`), '', advice, '', `— ${app}`, ''].join('\n');
+  const text = [what, '', ...details.map(([k, v]) => `${k}: ${v}`), '', advice, '', `— ${app}`, ''].join('\n');
   const html = page(lang, subject, [
-    `<p>${escapeHtml(what)}${admin.map((line) => ` ${escapeHtml(line)}`).join('')}</p>`,
+    `<p>${escapeHtml(what)}</p>`,
     `<p>${details.map(([k, v]) => `<strong>${escapeHtml(k)}:</strong> ${escapeHtml(v)}`).join('<br>')}</p>`,
     `<p>${escapeHtml(advice)}</p>`,
     `<p style="${MUTED}">— ${escapeHtml(app)}</p>`,
