@@ -105,4 +105,19 @@ describe.each(backends())('second-factor lockout (%s)', (backend) => {
     const pending = expectOk(await login(m.app, user.email, newPassword)).login.accessToken as string;
     expectOk(await verify2fa(m.app, pending, 'TOTP', nextTotp(m.app, user.secret)));
   });
+
+  it('regression: of 20 concurrent wrong codes over 4 pending logins, exactly MFA_LOCK_AFTER are evaluated; one lock row, one lock mail', async () => {
+    const user = await signUpWithTotp(m.app);
+    const pendings = [];
+    for (let i = 0; i < 4; i++) pendings.push((await loginPending(m.app, user.email)).accessToken);
+    const results = await Promise.all(pendings.flatMap((token) => Array.from({ length: 5 }, () => verify2fa(m.app, token, 'TOTP', wrongTotp(m.app, user.secret)))));
+    const codes = results.map((r) => r.errors?.[0]?.extensions.code);
+    expect(codes.filter((c) => c === 'INVALID_CODE')).toHaveLength(LOCK_AFTER);
+    expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(20 - LOCK_AFTER);
+    expect(await auditRows(m.app, { userId: user.userId, action: 'mfa.challenge_failed' })).toHaveLength(LOCK_AFTER);
+    expect((await auditRows(m.app, { userId: user.userId, action: 'rate_limit.exceeded' })).filter((r) => r.metadata?.limit === 'mfa.locked')).toHaveLength(1);
+    const mails = await m.mailsTo(user.email);
+    expect(mails.filter((x) => LOCKED_SUBJECT.test(x.subject))).toHaveLength(1);
+    expect(mails.filter((x) => WARNING_SUBJECT.test(x.subject))).toHaveLength(1);
+  });
 });

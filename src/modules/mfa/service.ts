@@ -209,6 +209,6 @@ export async function resetUserMfa(deps: Deps, actorId: string, userId: string, 
     await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });
     return row;
   });
-  sendNotice(deps, updated, 'mfa_reset', { byAdmin: true });
+  if (user.mfaMethods.length) sendNotice(deps, updated, 'mfa_reset', { byAdmin: true });
   return updated;
 }
