@@ -22,6 +22,9 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, Limit>> = Object.freez
   'verify.ip': { max: 30, windowMs: 60_000 },
   // Second-factor codes per account, across pending logins (each also has 5 tries): bounds TOTP guessing by a holder of the password.
   'mfa.account': { max: 10, windowMs: 15 * 60_000 },
+  // Re-authentication with the current password (changePassword, deleteAccount, MFA changes), correct or not:
+  // bounds guessing by a holder of a stolen access token (ASVS 5.0 V6.3.1), beside the login streak it also counts in.
+  'reauth.account': { max: 10, windowMs: 15 * 60_000 },
 });
 
 /** Operations that take a captchaToken. */
@@ -46,7 +49,7 @@ function parseRateLimits(value: string, ctx: z.RefinementCtx): Record<string, Li
 const count = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 export const abuseEnv = {
-  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m,send.ip=20/10m,send.recipient=1/1m,sendHourly.recipient=5/1h,verify.ip=30/1m,mfa.account=10/15m */
+  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m,send.ip=20/10m,send.recipient=1/1m,sendHourly.recipient=5/1h,verify.ip=30/1m,mfa.account=10/15m,reauth.account=10/15m */
   RATE_LIMITS: z.string().default('').transform(parseRateLimits),
   /** Consecutive failed logins of one account before a CAPTCHA is required (when one is configured). @default 5 */
   LOGIN_CAPTCHA_AFTER: count(5),
@@ -54,6 +57,10 @@ export const abuseEnv = {
   LOGIN_DELAY_AFTER: count(10),
   /** Consecutive failed logins that lock the account until a password reset or an admin unlock (NIST SP 800-63B §5.2.2). @default 100 */
   LOGIN_LOCK_AFTER: count(100),
+  /** Consecutive failed second-factor codes of one account, across pending logins, that lock its sign-in until a password reset or an admin unlock (NIST SP 800-63B §3.2.2 rev 4). @default 100 */
+  MFA_LOCK_AFTER: count(100),
+  /** Consecutive failed second-factor codes after which the user is mailed a warning (none when not below MFA_LOCK_AFTER). @default 10 */
+  MFA_WARN_AFTER: count(10),
   /** Operations that always need a CAPTCHA (comma-separated, from CAPTCHA_OPERATIONS). @default none */
   CAPTCHA_REQUIRED_FOR: z
     .string()
@@ -79,6 +86,8 @@ export type AbuseConfig = Readonly<{
   loginCaptchaAfter: number;
   loginDelayAfter: number;
   loginLockAfter: number;
+  mfaLockAfter: number;
+  mfaWarnAfter: number;
   captchaRequiredFor: readonly CaptchaOperation[];
   graphqlLimits: Readonly<{ maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number }>;
   requestBodyLimit: number;
@@ -93,6 +102,8 @@ export function abuseConfig(e: AbuseEnv, problems: string[]): AbuseConfig {
     loginCaptchaAfter: e.LOGIN_CAPTCHA_AFTER,
     loginDelayAfter: e.LOGIN_DELAY_AFTER,
     loginLockAfter: e.LOGIN_LOCK_AFTER,
+    mfaLockAfter: e.MFA_LOCK_AFTER,
+    mfaWarnAfter: e.MFA_WARN_AFTER,
     captchaRequiredFor: Object.freeze([...new Set(e.CAPTCHA_REQUIRED_FOR)]),
     graphqlLimits: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

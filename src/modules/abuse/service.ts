@@ -42,13 +42,23 @@ export function accountKey(email: string): string {
  */
 export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaToken: string | null | undefined, meta: RequestMeta) {
   const { abuse } = deps.config;
-  const key = accountKey(email);
-  const streak = deps.captcha && !abuse.captchaRequiredFor.includes('login') ? await deps.store.gates.peek(key) : 0;
+  const streak = deps.captcha && !abuse.captchaRequiredFor.includes('login') ? await deps.store.gates.peek(accountKey(email)) : 0;
   if (deps.captcha && (abuse.captchaRequiredFor.includes('login') || streak >= abuse.loginCaptchaAfter)) {
     await checkCaptcha(deps, 'login', captchaToken, meta);
   }
+  await passLoginGate(deps, email, meta);
+}
+
+/**
+ * The account's failure gate alone: login (after its CAPTCHA) and every re-authentication with
+ * the current password count in the same streak, so a stolen access token guesses no faster
+ * than a login does (ASVS 5.0 V6.3.1; NIST SP 800-63B §5.2.2). RATE_LIMITED while a delay runs
+ * or once locked.
+ */
+export async function passLoginGate(deps: AbuseDeps, email: string, meta: RequestMeta) {
+  const { abuse } = deps.config;
   const now = deps.clock.now();
-  const gate = await deps.store.gates.begin(key, {
+  const gate = await deps.store.gates.begin(accountKey(email), {
     now,
     free: abuse.loginDelayAfter,
     hard: abuse.loginLockAfter,
@@ -66,6 +76,33 @@ export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaT
 /** After a correct password (or an unlock): the streak starts again from zero. */
 export async function clearLoginFailures(deps: Pick<Deps, 'store'>, email: string): Promise<void> {
   await deps.store.gates.reset(accountKey(email));
+}
+
+/** The key of an account's streak of wrong second-factor codes (by user id: only known accounts reach a second factor). */
+const mfaKey = (userId: string) => `mfa-failures:${userId}`;
+
+/**
+ * Before a second-factor code is checked: counts the attempt in the account's streak of
+ * consecutive failures, across pending logins and not windowed (NIST SP 800-63B §3.2.2 rev 4:
+ * at most 100). No delays; once MFA_LOCK_AFTER failures are counted, RATE_LIMITED (locked)
+ * until a password reset or an admin unlock. Returns the attempt's number in the streak.
+ */
+export async function passMfaGate(deps: AbuseDeps, userId: string): Promise<number> {
+  const hard = deps.config.abuse.mfaLockAfter;
+  const now = deps.clock.now();
+  const gate = await deps.store.gates.begin(mfaKey(userId), { now, free: hard + 1, hard, baseDelayMs: BASE_DELAY_MS, maxDelayMs: MAX_DELAY_MS, ttlMs: GATE_TTL_MS });
+  if (!gate.allowed) throw new RateLimitedError(gate.retryAt - now, { locked: true });
+  return gate.attempt;
+}
+
+/** True while the account's second factor is locked (no code is sent then). */
+export async function isMfaLocked(deps: Pick<Deps, 'store' | 'config'>, userId: string): Promise<boolean> {
+  return (await deps.store.gates.peek(mfaKey(userId))) >= deps.config.abuse.mfaLockAfter;
+}
+
+/** After a right code, a password reset or an admin unlock. */
+export async function clearMfaFailures(deps: Pick<Deps, 'store'>, userId: string): Promise<void> {
+  await deps.store.gates.reset(mfaKey(userId));
 }
 
 /** CAPTCHA_REQUIRED without a token, CAPTCHA_INVALID (audited) when the provider refuses it or cannot be reached. */

@@ -5,6 +5,7 @@ import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.j
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { notifyEmailChanged } from '../messaging/send.js';
 import { prepareLink } from '../verification/links.js';
 import { assertCanActOn, guardLastAdmin, lockAdminChanges } from '../roles/guards.js';
 import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
@@ -117,9 +118,11 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
   const roles = input.roles != null ? [...new Set(input.roles)] : undefined;
   const caps = input.caps != null ? validCaps(input.caps) : undefined;
   const disabled = input.disabled ?? undefined;
+  let previousEmail = '';
   const updated = await deps.db.transaction(async (tx) => {
     await lockAdminChanges(tx, { roles, disabled });
     const target = await lockTarget(tx, actorId, id);
+    previousEmail = target.email;
     const access = await getUserAccess(tx, target.id);
     await checkGrant(tx, actorId, { roles: access.roles, caps: target.caps }, { roles, caps });
     if (roles) await capsOfRoles(tx, roles);
@@ -143,6 +146,7 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
     return row;
   });
   if (disabled) await deps.store.sessions.deleteByUser(updated.id);
+  if (updated.email !== previousEmail) notifyEmailChanged(deps, updated, previousEmail);
   return updated;
 }
 

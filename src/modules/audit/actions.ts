@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'email.verified',
   'phone.verified',
   'password.changed',
+  'password.reauth_failed',
   'password.reset_requested',
   'password.reset',
   'magic_link.requested',

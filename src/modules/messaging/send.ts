@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { RateLimitedError } from '../abuse/errors.js';
 import { enforceLimit } from '../abuse/service.js';
+import { renderNotice, type NoticeKind, type NoticeParams } from './notices.js';
 import { renderMail, renderSms, type MailKind, type SmsKind } from './templates.js';
 
 type SendDeps = Pick<Deps, 'config' | 'messages'>;
@@ -38,6 +39,29 @@ export function sendCodeMail(deps: SendDeps, user: Recipient, code: string, ttlM
 export function sendCodeSms(deps: SendDeps, to: string, user: Pick<Recipient, 'id' | 'language'>, kind: SmsKind, code: string, ttlMs: number): void {
   const body = renderSms(kind, { appName: deps.config.appName, language: user.language, code, expiresInMinutes: Math.round(ttlMs / 60_000) });
   deps.messages.sms({ to, body }, { purpose: kind, userId: user.id });
+}
+
+/**
+ * Queues a security notice (notices.ts) to `to` (the user's address unless given). Call after the
+ * change's transaction commits. It counts against no send limit: the limits bound what a
+ * requester can make the gateway send, and a notice must reach the user even when an attacker
+ * has spent the recipient's budget (ASVS 5.0 V6.3.7).
+ */
+export function sendNotice(
+  deps: SendDeps & Pick<Deps, 'clock'>,
+  user: Recipient,
+  kind: NoticeKind,
+  input: { meta?: RequestMeta | null; byAdmin?: boolean; params?: NoticeParams; to?: string },
+): void {
+  const context = { at: deps.clock.now(), ip: input.meta?.ip ?? null, userAgent: input.meta?.userAgent ?? null, byAdmin: input.byAdmin };
+  const mail = renderNotice(kind, { appName: deps.config.appName, language: user.language, params: input.params, context });
+  deps.messages.mail({ to: input.to ?? user.email, ...mail }, { purpose: `notice_${kind}`, userId: user.id });
+}
+
+/** An admin changed the account's address: both the old one and the new one hear of it (the old owner can object). */
+export function notifyEmailChanged(deps: SendDeps & Pick<Deps, 'clock'>, user: Recipient, previousEmail: string): void {
+  sendNotice(deps, user, 'email_changed_old', { byAdmin: true, to: previousEmail });
+  sendNotice(deps, user, 'email_changed_new', { byAdmin: true });
 }
 
 /**

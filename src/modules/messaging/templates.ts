@@ -140,6 +140,10 @@ const es: Strings = {
 const LANGUAGES: Record<string, Strings> = { en, de, fr, es };
 
 /** The primary subtag of a BCP 47 tag picks the wording (`de-AT` → de); anything else gets English. */
+export function pickLanguage(language: string | null | undefined): string {
+  return pick(language).lang;
+}
+
 function pick(language: string | null | undefined): { lang: string; s: Strings } {
   const primary = (language ?? '').split(/[-_]/)[0]?.toLowerCase() ?? '';
   const s = Object.hasOwn(LANGUAGES, primary) ? LANGUAGES[primary] : undefined;
@@ -179,7 +183,7 @@ export function renderSms(kind: SmsKind, input: { appName: string; language: str
   return s.sms[kind](input.code, input.appName, formatDuration(s, input.expiresInMinutes));
 }
 
-const MUTED = 'color:#555;font-size:13px;line-height:1.5';
+export const MUTED = 'color:#555;font-size:13px;line-height:1.5';
 const BUTTON = 'display:inline-block;padding:10px 18px;background:#1a56db;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold';
 
 function linkHtml(link: string, action: string, fallback: string): string {
@@ -195,7 +199,7 @@ function codeHtml(code: string): string {
 }
 
 /** Inline styles only: no external stylesheet, font or image for a mail client to fetch. */
-function page(lang: string, subject: string, parts: string[]): string {
+export function page(lang: string, subject: string, parts: string[]): string {
   return [
     '<!doctype html>',
     `<html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
@@ -208,6 +212,6 @@ function page(lang: string, subject: string, parts: string[]): string {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-function escapeHtml(value: string): string {
+export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (ch) => ENTITIES[ch] ?? ch);
 }

@@ -3,10 +3,10 @@ import { decrypt, sha256 } from '../../shared/crypto.js';
 import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { RateLimitedError } from '../abuse/errors.js';
-import { enforceLimit } from '../abuse/service.js';
+import { clearMfaFailures, enforceLimit, isMfaLocked, passMfaGate } from '../abuse/service.js';
 import { AccountDisabledError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
+import { enforceSendLimits, sendCodeMail, sendCodeSms, sendNotice } from '../messaging/send.js';
 import { signInUser } from '../auth/sign-in.js';
 import type { AuthResult } from '../sessions/service.js';
 import { signAccessToken } from '../tokens/service.js';
@@ -134,6 +134,8 @@ export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId:
   const user = await findUserById(deps.db, auth.userId);
   if (!user) throw new UnauthenticatedError();
   if (auth.pendingLogin && !auth.pendingLogin.methods.includes(method)) throw new BadInputError(`${method} cannot complete this sign-in`, 'method');
+  // A locked second factor accepts no code: sending one would only spend the recipient's budget.
+  if (await isMfaLocked(deps, user.id)) throw new RateLimitedError(PENDING_TTL_MS, { locked: true });
   await sendLoginCode(deps, user, auth.pendingLogin ? auth.sessionId : null, method, meta, 'request');
   return true;
 }
@@ -151,6 +153,7 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
     if (used) {
       const remaining = await unusedRecoveryCodes(deps.db, user.id);
       await recordAudit(deps, deps.db, { action: 'mfa.recovery_code_used', userId: user.id, meta, metadata: { remaining } });
+      sendNotice(deps, user, 'recovery_code_used', { meta, params: { count: remaining } });
     }
     return used;
   }
@@ -167,10 +170,27 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
 }
 
 /**
+ * After a wrong second-factor code that counted as attempt `attempt` of the account's streak
+ * (passMfaGate): at MFA_WARN_AFTER a warning mail, at MFA_LOCK_AFTER the lock is audited
+ * (rate_limit.exceeded, limit mfa.locked) and mailed. Each fires once per streak: the gate
+ * numbers attempts atomically, so of concurrent failures only one holds that number.
+ */
+export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number, meta: RequestMeta): Promise<void> {
+  const { mfaLockAfter, mfaWarnAfter } = deps.config.abuse;
+  if (attempt === mfaLockAfter) {
+    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', userId: user.id, actorId: null, meta, metadata: { limit: 'mfa.locked', failures: attempt } });
+    sendNotice(deps, user, 'mfa_locked', { meta, params: { count: attempt } });
+  } else if (attempt === mfaWarnAfter && mfaWarnAfter < mfaLockAfter) {
+    sendNotice(deps, user, 'mfa_failures_warning', { meta, params: { count: attempt } });
+  }
+}
+
+/**
  * The second step of a login. Every try is counted before it is checked, so at most
  * CODE_MAX_TRIES codes are ever evaluated for one pending token, however many run at once; the
  * fifth wrong one voids it (sign in again). Also at most 10 tries per account in 15 minutes,
- * however many pending logins a holder of the password opens (limit mfa.account).
+ * however many pending logins a holder of the password opens (limit mfa.account), and at most
+ * MFA_LOCK_AFTER consecutive wrong ones before the account's second factor locks (passMfaGate).
  * Success ends the pending login (exactly once) and opens a full session whose amr names both factors.
  */
 export async function verify2fa(
@@ -188,14 +208,18 @@ export async function verify2fa(
   const user = await findUserById(deps.db, auth.userId);
   if (!user) throw new UnauthenticatedError();
   const allowed = pending.methods.includes(input.method);
-  const ok = count <= CODE_MAX_TRIES && allowed && (await checkFactorCode(deps, user, input.method, input.code, meta, pendingCodeKey(auth.sessionId)));
+  // Only codes that are evaluated count in the account's streak (a refused method or a spent pending login guesses nothing).
+  const attempt = count <= CODE_MAX_TRIES && allowed ? await passMfaGate(deps, user.id) : 0;
+  const ok = attempt > 0 && (await checkFactorCode(deps, user, input.method, input.code, meta, pendingCodeKey(auth.sessionId)));
   if (!ok) {
+    if (attempt) await noteMfaFailure(deps, user, attempt, meta);
     const voided = count >= CODE_MAX_TRIES;
     if (voided) await endPendingLogin(deps, auth.sessionId);
     const reason = !allowed ? 'method_not_allowed' : count > CODE_MAX_TRIES ? 'too_many_tries' : 'wrong_code';
     await recordAudit(deps, deps.db, { action: 'mfa.challenge_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { method: input.method, reason, tries: Math.min(count, CODE_MAX_TRIES) } });
     throw new InvalidCodeError(voided ? 'Too many wrong codes: sign in again' : !allowed ? `${input.method} cannot complete this sign-in` : undefined);
   }
+  await clearMfaFailures(deps, user.id);
   // Exactly one of concurrent right answers ends the pending login and gets a session.
   if (!(await endPendingLogin(deps, auth.sessionId))) throw new UnauthenticatedError('The sign-in expired; start again');
   if (user.disabled) throw new AccountDisabledError();

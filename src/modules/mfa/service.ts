@@ -2,10 +2,10 @@ import type { Deps } from '../../deps.js';
 import { encrypt, decrypt } from '../../shared/crypto.js';
 import { BadInputError, NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { enforceLimit } from '../abuse/service.js';
+import { clearMfaFailures, enforceLimit, passMfaGate } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceSendLimits, sendCodeMail, sendCodeSms } from '../messaging/send.js';
-import { verifyCurrentPassword } from '../password/service.js';
+import { enforceSendLimits, sendCodeMail, sendCodeSms, sendNotice } from '../messaging/send.js';
+import { verifyCurrentPassword, type ReauthOperation } from '../password/service.js';
 import { assertCanActOn } from '../roles/guards.js';
 import { findUserById, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
@@ -13,7 +13,7 @@ import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
-import { checkFactorCode, reauthCodeKey, type MfaMethod } from './challenge.js';
+import { checkFactorCode, noteMfaFailure, reauthCodeKey, type MfaMethod } from './challenge.js';
 import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
@@ -93,7 +93,7 @@ export async function confirmMfaEnrollment(
     phone = check.payload.phone ?? null;
   }
   const now = new Date(deps.clock.now());
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const locked = await lockUserMfa(tx, user.id);
     if (!locked) throw new UnauthenticatedError();
     if (locked.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
@@ -112,6 +112,8 @@ export async function confirmMfaEnrollment(
     await recordAudit(deps, tx, { action: 'mfa.enabled', userId: user.id, meta, metadata: { method, first } });
     return { user: row, recoveryCodes };
   });
+  sendNotice(deps, result.user, 'mfa_enabled', { meta, params: { method } });
+  return result;
 }
 
 function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
@@ -123,11 +125,12 @@ function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
  * password, then a current code of any enabled factor: TOTP, a code sent by sendMfaCode with
  * the full token, or a recovery code.
  */
-async function reauthenticate(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
+async function reauthenticate(deps: Deps, userId: string, input: { password: string; code: string; operation: ReauthOperation }, meta: RequestMeta): Promise<UserRow> {
   await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   await enforceLimit(deps, 'mfa.account', userId, meta);
-  const user = await verifyCurrentPassword(deps, userId, input.password);
+  const user = await verifyCurrentPassword(deps, userId, input.password, { operation: input.operation, meta });
   if (!user.mfaMethods.length) throw new BadInputError('MFA is not enabled for this account');
+  const attempt = await passMfaGate(deps, user.id);
   let method: MfaMethod | null = null;
   if (normalizeRecoveryCode(input.code)) {
     if (await checkFactorCode(deps, user, 'RECOVERY_CODE', input.code, meta)) method = 'RECOVERY_CODE';
@@ -139,9 +142,11 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
     }
   }
   if (!method) {
+    await noteMfaFailure(deps, user, attempt, meta);
     await recordAudit(deps, deps.db, { action: 'mfa.challenge_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { purpose: 'reauthentication' } });
     throw new InvalidCodeError();
   }
+  await clearMfaFailures(deps, user.id);
   await recordAudit(deps, deps.db, { action: 'mfa.challenge_succeeded', userId: user.id, meta, metadata: { method, purpose: 'reauthentication' } });
   return user;
 }
@@ -150,15 +155,17 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
 export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
   if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
   const method = input.method;
-  const user = await reauthenticate(deps, userId, input, meta);
+  const user = await reauthenticate(deps, userId, { ...input, operation: 'removeMfaMethod' }, meta);
   if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
-  return deps.db.transaction(async (tx) => {
+  const updated = await deps.db.transaction(async (tx) => {
     const locked = await lockUserMfa(tx, user.id);
     if (!(await deleteFactor(tx, user.id, method))) throw new BadInputError(`${method} is not enabled`, 'method');
     const row = await syncUserMfa(tx, user.id, locked?.defaultMfaMethod ?? null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', userId: user.id, meta, metadata: { method, mfaOff: row.mfaMethods.length === 0 } });
     return row;
   });
+  sendNotice(deps, updated, 'mfa_disabled', { meta, params: { method } });
+  return updated;
 }
 
 export async function setDefaultMfaMethod(deps: Deps, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
@@ -175,7 +182,7 @@ export async function setDefaultMfaMethod(deps: Deps, userId: string, method: Mf
 
 /** New recovery codes; the old ones stop working in the same transaction. */
 export async function regenerateRecoveryCodes(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]> {
-  const user = await reauthenticate(deps, userId, input, meta);
+  const user = await reauthenticate(deps, userId, { ...input, operation: 'regenerateRecoveryCodes' }, meta);
   const codes = generateRecoveryCodes(deps.random);
   await deps.db.transaction(async (tx) => {
     const locked = await lockUserMfa(tx, user.id);
@@ -183,6 +190,7 @@ export async function regenerateRecoveryCodes(deps: Deps, userId: string, input:
     await replaceRecoveryCodes(tx, user.id, hashCodes(deps, codes), new Date(deps.clock.now()));
     await recordAudit(deps, tx, { action: 'mfa.recovery_codes_regenerated', userId: user.id, meta, metadata: { count: RECOVERY_CODE_COUNT } });
   });
+  sendNotice(deps, user, 'recovery_codes_regenerated', { meta });
   return codes;
 }
 
@@ -195,7 +203,7 @@ export async function resetUserMfa(deps: Deps, actorId: string, userId: string, 
   const user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(deps.db, userId) : null;
   if (!user) throw new NotFoundError('User');
   if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');
-  return deps.db.transaction(async (tx) => {
+  const updated = await deps.db.transaction(async (tx) => {
     const methods = (await lockUserMfa(tx, user.id))?.mfaMethods ?? [];
     await assertCanActOn(tx, actorId, user.id);
     await deleteAllFactors(tx, user.id);
@@ -203,4 +211,6 @@ export async function resetUserMfa(deps: Deps, actorId: string, userId: string, 
     await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });
     return row;
   });
+  if (user.mfaMethods.length) sendNotice(deps, updated, 'mfa_reset', { byAdmin: true });
+  return updated;
 }

@@ -1,8 +1,9 @@
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { clearLoginFailures, enforceLimit } from '../abuse/service.js';
+import { clearLoginFailures, clearMfaFailures, enforceLimit } from '../abuse/service.js';
 import { AccountDisabledError, InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
+import { sendNotice } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';
 import { requestMailedLink } from '../verification/links.js';
 import { markEmailVerified } from '../verification/service.js';
@@ -42,6 +43,8 @@ export async function resetPassword(deps: Deps, input: { token: string; newPassw
     return ended.length;
   });
   await clearLoginFailures(deps, user.email);
+  await clearMfaFailures(deps, user.id);
+  sendNotice(deps, user, 'password_reset', { meta });
   deps.logger.info({ userId: user.id, sessions: revoked }, 'password reset; every session revoked');
   return true;
 }

@@ -49,7 +49,7 @@ export async function updateProfile(deps: Deps, userId: string, input: ProfileIn
  * The last enabled admin cannot delete itself (checked under the admin lock, as admin changes are).
  */
 export async function deleteAccount(deps: Deps, userId: string, password: string, meta: RequestMeta): Promise<boolean> {
-  const user = await verifyCurrentPassword(deps, userId, password);
+  const user = await verifyCurrentPassword(deps, userId, password, { operation: 'deleteAccount', meta });
   await deps.db.transaction(async (tx) => {
     await guardLastAdmin(tx, user.id, { deleted: true }, { message: 'You are the last enabled admin: make another account an admin before deleting this one' });
     await deleteUser(tx, user.id);
