@@ -79,6 +79,14 @@ const envSchema = z.object({
   SMS_WEBHOOK_URL: optionalUrl(['http', 'https']),
   CAPTCHA_VERIFY_URL: optionalUrl(['http', 'https']),
   CAPTCHA_SECRET: optionalString,
+  /** Hostnames a CAPTCHA may be solved on (siteverify `hostname`), comma-separated; empty: any. @default (any) */
+  CAPTCHA_HOSTNAMES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'expected hostnames such as app.example.com'))),
+  /** Oldest accepted CAPTCHA solution (siteverify `challenge_ts`); tokens are also single use at the provider. @default 5m */
+  CAPTCHA_MAX_AGE: duration('5m'),
   /** @default 15m */
   ACCESS_TOKEN_TTL: duration('15m'),
   /** @default 30d */
@@ -136,6 +144,9 @@ export type Config = Readonly<{
   smsWebhookUrl: string | undefined;
   captchaVerifyUrl: string | undefined;
   captchaSecret: string | undefined;
+  /** Expected siteverify hostnames; empty: any. */
+  captchaHostnames: readonly string[];
+  captchaMaxAgeMs: number;
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   refreshReuseGraceMs: number;
@@ -202,6 +213,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smsWebhookUrl: e.SMS_WEBHOOK_URL,
     captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
     captchaSecret: e.CAPTCHA_SECRET,
+    captchaHostnames: Object.freeze(e.CAPTCHA_HOSTNAMES),
+    captchaMaxAgeMs: e.CAPTCHA_MAX_AGE,
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,

@@ -122,10 +122,12 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         const count = gate?.count ?? 0;
         if (gate && count >= o.hard) return { allowed: false, attempts: count, locked: true, retryAt: o.now + (gate.expiresAt - t) };
         if (gate && count >= o.free && gate.until > o.now) return { allowed: false, attempts: count, locked: false, retryAt: gate.until };
+        const captcha = !!o.captcha && o.captcha.after > 0 && count >= o.captcha.after;
+        if (captcha && !o.captcha?.solved) return { allowed: false, attempts: count, locked: false, retryAt: o.now, captcha };
         const attempt = count + 1;
         const until = attempt >= o.free ? o.now + Math.min(o.baseDelayMs * 2 ** (attempt - o.free), o.maxDelayMs) : 0;
         gates.set(key, { count: attempt, until, expiresAt: t + o.ttlMs });
-        return { allowed: true, attempt };
+        return captcha ? { allowed: true, attempt, captcha } : { allowed: true, attempt };
       },
       async peek(key) {
         const gate = gates.get(key);

@@ -34,23 +34,29 @@ if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {c, redis.call('PTTL', KEYS[1])}
 `;
 
-// Consecutive-failure gate: refuse (without counting) while locked or waiting; otherwise
-// count, and past `free` start the next wait now, before the attempt is evaluated.
+// Consecutive-failure gate: refuse (without counting) while locked or waiting, or past the
+// CAPTCHA threshold (ARGV[7], 0 = none) without a solved CAPTCHA (ARGV[8] = 1); otherwise
+// count, and past `free` start the next wait now, before the attempt is evaluated. The 5th
+// element says the attempt is past the CAPTCHA threshold.
 const GATE = `
 local now = tonumber(ARGV[1])
 local free = tonumber(ARGV[2])
 local hard = tonumber(ARGV[3])
+local captchaAfter = tonumber(ARGV[7])
 local g = redis.call('HMGET', KEYS[1], 'count', 'until')
 local count = tonumber(g[1]) or 0
 local untilMs = tonumber(g[2]) or 0
-if count >= hard then return {0, count, 1, now + redis.call('PTTL', KEYS[1])} end
-if count >= free and untilMs > now then return {0, count, 0, untilMs} end
+if count >= hard then return {0, count, 1, now + redis.call('PTTL', KEYS[1]), 0} end
+if count >= free and untilMs > now then return {0, count, 0, untilMs, 0} end
+local captcha = 0
+if captchaAfter > 0 and count >= captchaAfter then captcha = 1 end
+if captcha == 1 and ARGV[8] ~= '1' then return {0, count, 0, now, 1} end
 count = count + 1
 local nextUntil = 0
 if count >= free then nextUntil = now + math.min(tonumber(ARGV[4]) * 2 ^ (count - free), tonumber(ARGV[5])) end
 redis.call('HSET', KEYS[1], 'count', count, 'until', nextUntil)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {1, count, 0, 0}
+return {1, count, 0, 0, captcha}
 `;
 
 // One script per hash: its increments land together, and it stays a single-key command (Cluster).
@@ -228,9 +234,10 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
     },
     gates: {
       async begin(key, o) {
-        const args = [o.now, o.free, o.hard, o.baseDelayMs, o.maxDelayMs, o.ttlMs];
-        const [allowed, count, locked, retryAt] = (await gate([`${p}gate:${key}`], args)) as number[];
-        return allowed ? { allowed: true, attempt: count! } : { allowed: false, attempts: count!, locked: locked === 1, retryAt: retryAt! };
+        const args = [o.now, o.free, o.hard, o.baseDelayMs, o.maxDelayMs, o.ttlMs, o.captcha?.after ?? 0, o.captcha?.solved ? 1 : 0];
+        const [allowed, count, locked, retryAt, captcha] = (await gate([`${p}gate:${key}`], args)) as number[];
+        const flag = captcha === 1 ? { captcha: true } : {};
+        return allowed ? { allowed: true, attempt: count!, ...flag } : { allowed: false, attempts: count!, locked: locked === 1, retryAt: retryAt!, ...flag };
       },
       async peek(key) {
         return Number((await redis.hget(`${p}gate:${key}`, 'count')) ?? 0);

@@ -85,15 +85,23 @@ export type GateOptions = {
   maxDelayMs: number;
   /** How long an entry lives after its last counted attempt. */
   ttlMs: number;
+  /**
+   * The CAPTCHA step, decided in the same atomic step as the count: attempts numbered past
+   * `after` need `solved` (a token the provider accepted); without it they are refused uncounted.
+   */
+  captcha?: { after: number; solved: boolean };
 };
 
 export type GateResult =
-  | { allowed: true; attempt: number }
-  | { allowed: false; attempts: number; locked: boolean; retryAt: number };
+  /** `captcha`: this attempt is past `captcha.after` (it was let through only because `solved`). */
+  | { allowed: true; attempt: number; captcha?: boolean }
+  /** `captcha`: refused (uncounted) for want of a solved CAPTCHA; then `retryAt` is `now`. */
+  | { allowed: false; attempts: number; locked: boolean; retryAt: number; captcha?: boolean };
 
 /**
  * Consecutive-failure gates (login lockout). `begin` is atomic: it refuses without counting
- * while a wait is running or the gate is locked, and otherwise counts the attempt and, past
+ * while a wait is running or the gate is locked, or (with `captcha`) when the attempt would be
+ * past `captcha.after` without a solved CAPTCHA, and otherwise counts the attempt and, past
  * `free`, starts the next wait at once, before the attempt is even evaluated. So of any
  * number of concurrent attempts no more are evaluated than the policy allows.
  */

@@ -36,26 +36,33 @@ export function accountKey(email: string): string {
 }
 
 /**
- * Before a password is checked: a CAPTCHA once the streak reaches LOGIN_CAPTCHA_AFTER (when one
- * is configured, or always for operations in CAPTCHA_REQUIRED_FOR), then the gate, which may
+ * Before a password is checked: a CAPTCHA for attempts past LOGIN_CAPTCHA_AFTER (when one is
+ * configured, or always for operations in CAPTCHA_REQUIRED_FOR), then the gate, which may
  * refuse with RATE_LIMITED. Known and unknown emails take exactly the same path.
+ *
+ * The CAPTCHA threshold is decided inside the gate's atomic step, not by reading the streak
+ * first: a read-then-count let concurrent attempts all see the old streak and skip the CAPTCHA
+ * (50 parallel wrong logins got 10 password checks instead of 5). So a token, when sent, is
+ * verified first and the gate is told whether it was solved (ASVS 5.0 V6.3.1).
  */
 export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaToken: string | null | undefined, meta: RequestMeta) {
   const { abuse } = deps.config;
-  const key = accountKey(email);
-  const streak = deps.captcha && !abuse.captchaRequiredFor.includes('login') ? await deps.store.gates.peek(key) : 0;
-  if (deps.captcha && (abuse.captchaRequiredFor.includes('login') || streak >= abuse.loginCaptchaAfter)) {
-    await checkCaptcha(deps, 'login', captchaToken, meta);
-  }
+  const always = abuse.captchaRequiredFor.includes('login');
+  if (always) await checkCaptcha(deps, 'login', captchaToken, meta);
+  const captcha = deps.captcha && !always
+    ? { after: abuse.loginCaptchaAfter, solved: !!captchaToken && (await deps.captcha.verify(captchaToken, meta.ip, 'login')) }
+    : undefined;
   const now = deps.clock.now();
-  const gate = await deps.store.gates.begin(key, {
+  const gate = await deps.store.gates.begin(accountKey(email), {
     now,
     free: abuse.loginDelayAfter,
     hard: abuse.loginLockAfter,
     baseDelayMs: BASE_DELAY_MS,
     maxDelayMs: MAX_DELAY_MS,
     ttlMs: GATE_TTL_MS,
+    ...(captcha ? { captcha } : {}),
   });
+  if (!gate.allowed && gate.captcha) return refuseCaptcha(deps, 'login', captchaToken, meta);
   if (!gate.allowed) throw new RateLimitedError(gate.retryAt - now, gate.locked ? { locked: true } : {});
   if (gate.attempt === abuse.loginDelayAfter || gate.attempt === abuse.loginLockAfter) {
     const metadata = { limit: gate.attempt === abuse.loginLockAfter ? 'login.locked' : 'login.delayed', failures: gate.attempt - 1 };
@@ -71,8 +78,12 @@ export async function clearLoginFailures(deps: Pick<Deps, 'store'>, email: strin
 /** CAPTCHA_REQUIRED without a token, CAPTCHA_INVALID (audited) when the provider refuses it or cannot be reached. */
 export async function checkCaptcha(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta) {
   if (!deps.captcha) return;
+  if (token && (await deps.captcha.verify(token, meta.ip, operation))) return;
+  await refuseCaptcha(deps, operation, token, meta);
+}
+
+async function refuseCaptcha(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta): Promise<never> {
   if (!token) throw new CaptchaRequiredError();
-  if (await deps.captcha.verify(token, meta.ip)) return;
   await recordAudit(deps, deps.db, { action: 'captcha.failed', outcome: 'FAILURE', actorId: null, meta, metadata: { operation } });
   throw new CaptchaInvalidError();
 }
