@@ -62,8 +62,16 @@ const envSchema = z.object({
   APP_URL: optionalUrl(['http', 'https']),
   /** postgres:// URL; PGlite under DATA_DIR when unset. */
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
-  /** redis:// URL; an in-process store when unset (single instance only). */
-  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** redis:// URL; an in-process store when unset (single instance only). With REDIS_CLUSTER, comma-separated seed nodes. */
+  REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() === '' ? undefined : v?.trim()))
+    .refine((v) => v === undefined || v.split(',').every((u) => isUrl(u.trim(), ['redis', 'rediss'])), {
+      message: 'expected a URL (redis, rediss), or with REDIS_CLUSTER=true a comma-separated list of them',
+    }),
+  /** Redis Cluster through ioredis' Cluster client; REDIS_URL lists one or more seed nodes. @default false */
+  REDIS_CLUSTER: boolean(false),
   /** @default ./.data */
   DATA_DIR: z.string().min(1).default('./.data'),
   /** Encrypts signing keys (and later TOTP secrets) at rest. At least 32 characters. */
@@ -134,6 +142,8 @@ export type Config = Readonly<{
   appName: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** REDIS_URL is a comma-separated list of Redis Cluster seed nodes. */
+  redisCluster: boolean;
   dataDir: string;
   secretKey: string | undefined;
   adminEmail: string | undefined;
@@ -182,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!set('DATABASE_URL')) problems.push('DATABASE_URL: required when NODE_ENV=production');
   }
   if (set('ADMIN_PASSWORD') && !set('ADMIN_EMAIL')) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
+  if (boolean(false).safeParse(env.REDIS_CLUSTER).data && !set('REDIS_URL')) problems.push('REDIS_URL: required when REDIS_CLUSTER is set');
+  if (env.REDIS_URL?.includes(',') && !boolean(false).safeParse(env.REDIS_CLUSTER).data) problems.push('REDIS_URL: a list of nodes needs REDIS_CLUSTER=true');
   if (set('CAPTCHA_VERIFY_URL') && !set('CAPTCHA_SECRET')) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
   if (set('CAPTCHA_REQUIRED_FOR') && !set('CAPTCHA_VERIFY_URL')) problems.push('CAPTCHA_VERIFY_URL: required when CAPTCHA_REQUIRED_FOR is set');
   if (!parsed.success) {
@@ -204,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appName: e.APP_NAME,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     dataDir: e.DATA_DIR,
     secretKey: e.SECRET_KEY,
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),

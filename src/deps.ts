@@ -66,7 +66,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const store =
       overrides.store ??
       (config.redisUrl
-        ? createRedisStore({ url: config.redisUrl, prefix: overrides.storePrefix, logger })
+        ? createRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: overrides.storePrefix, logger })
         : createMemoryStore());
     if (!overrides.store) closers.push(() => store.close());
     const latency = createLatencyRecorder({ store, clock, logger });

@@ -3,22 +3,29 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Store } from '../src/shared/store.js';
 import { createMemoryStore } from '../src/shared/store-memory.js';
 import { createRedisStore } from '../src/shared/store-redis.js';
-import { backends } from './support/app.js';
+import { backends, hasRedisCluster } from './support/app.js';
 
 /**
  * The store is a port with two adapters; these are its promises, held by both. (Sessions and
  * refresh rotation are covered through the API; counters, codes and pub/sub are used by
  * later features, so their atomicity is pinned here.)
  */
-describe.each(backends())('store contract (%s)', (backend) => {
+const kinds = [...backends(), ...(hasRedisCluster() ? (['cluster'] as const) : [])];
+
+describe.each(kinds)('store contract (%s)', (backend) => {
   const stores: Store[] = [];
   const open = () => {
     const prefix = `store-test:${randomUUID()}:`;
-    const make = () => (backend === 'real' ? createRedisStore({ url: inject('redisUrl'), prefix }) : createMemoryStore());
+    const make = () =>
+      backend === 'real'
+        ? createRedisStore({ url: inject('redisUrl'), prefix })
+        : backend === 'cluster'
+          ? createRedisStore({ url: inject('redisClusterUrl'), cluster: true, prefix })
+          : createMemoryStore();
     const store = make();
     stores.push(store);
     // A second handle on the same state: another instance (Redis) or the same process (memory).
-    const twin = backend === 'real' ? make() : store;
+    const twin = backend === 'embedded' ? store : make();
     if (twin !== store) stores.push(twin);
     return { store, twin };
   };
@@ -79,6 +86,19 @@ describe.each(backends())('store contract (%s)', (backend) => {
     await store.pubsub.publish('events', 'two');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(got).toEqual(['one']);
+  });
+
+  it('decides the CAPTCHA in the gate step: of 50 concurrent attempts without one, exactly `after` pass', async () => {
+    const { store, twin } = open();
+    const options = { now: Date.now(), free: 10, hard: 100, baseDelayMs: 1_000, maxDelayMs: 60_000, ttlMs: 60_000 };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? store : twin).gates.begin('g', { ...options, captcha: { after: 5, solved: false } })),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    expect(results.filter((r) => !r.allowed && r.captcha)).toHaveLength(45);
+    expect(await twin.gates.peek('g')).toBe(5);
+    // A solved CAPTCHA is counted, and said to have been needed.
+    expect(await store.gates.begin('g', { ...options, captcha: { after: 5, solved: true } })).toEqual({ allowed: true, attempt: 6, captcha: true });
   });
 
   it('rotates a refresh token for exactly one of concurrent callers', async () => {

@@ -122,9 +122,20 @@ export async function createTestApp(shared: Shared, options: { env?: Record<stri
   };
 }
 
-/** Two instances of one deployment (real backends): same database, Redis prefix and clock. */
-export async function createInstances(): Promise<[TestApp, TestApp]> {
+/** The suite's Redis Cluster is running (see global-setup.ts). */
+export function hasRedisCluster(): boolean {
+  return !!inject('postgresUrl') && !!inject('redisClusterUrl');
+}
+
+/** A deployment on real PostgreSQL and the suite's 3-master Redis Cluster (REDIS_CLUSTER=true). */
+export async function createClusterShared(): Promise<Shared> {
   const shared = await createShared('real');
+  return { ...shared, env: { ...shared.env, REDIS_URL: inject('redisClusterUrl'), REDIS_CLUSTER: 'true' } };
+}
+
+/** Two instances of one deployment (real backends, or those of `shared`): same database, Redis prefix and clock. */
+export async function createInstances(given?: Shared): Promise<[TestApp, TestApp]> {
+  const shared = given ?? (await createShared('real'));
   const clock = createTestClock();
   return [await createTestApp(shared, { clock }), await createTestApp(shared, { clock })];
 }
