@@ -80,3 +80,23 @@ for i = 4, #ARGV do redis.call('PUBLISH', ARGV[2], ARGV[i]) end
 redis.call('SET', KEYS[2], ARGV[3])
 return 1
 `;
+
+// Sliding-window log (a sorted set scored by time): trim, read, add, cap at the newest max + 1,
+// expire, in one step. ARGV: now, windowMs, max, a unique member. Returns {before, retryAt}.
+export const WINDOW_RESERVE = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(max + 2))
+redis.call('PEXPIRE', KEYS[1], window)
+local retryAt = 0
+if before >= max then
+  local n = redis.call('ZCARD', KEYS[1])
+  local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
+  retryAt = (tonumber(e[2]) or now) + window
+end
+return {before, retryAt}
+`;

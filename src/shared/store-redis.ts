@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { RotateResult, SessionRecord, Store } from './store.js';
@@ -13,6 +13,7 @@ import {
   LEASE_ACQUIRE,
   LEASE_RELEASE,
   LEASE_PUBLISH,
+  WINDOW_RESERVE,
 } from './store-redis-scripts.js';
 
 type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>;
@@ -114,6 +115,7 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
   const touch = defineScript(redis, TOUCH);
   const increment = defineScript(redis, INCREMENT);
   const gate = defineScript(redis, GATE);
+  const windowReserve = defineScript(redis, WINDOW_RESERVE);
   const hincrbyMany = defineScript(redis, HINCRBY_MANY);
   const leaseAcquire = defineScript(redis, LEASE_ACQUIRE);
   const leaseRelease = defineScript(redis, LEASE_RELEASE);
@@ -192,6 +194,13 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
       },
       async reset(key) {
         await redis.del(`${p}cnt:${key}`);
+      },
+    },
+    windows: {
+      async reserve(key, { now, windowMs, max }) {
+        const args = [now, Math.max(1, Math.ceil(windowMs)), Math.max(0, max), `${now}:${randomUUID()}`];
+        const [before, retryAt] = (await windowReserve([`${p}win:${key}`], args)) as [number, number];
+        return { before, retryAt };
       },
     },
     gates: {

@@ -74,6 +74,23 @@ export type CounterStore = {
   reset(key: string): Promise<void>;
 };
 
+/**
+ * Sliding-window logs for the field rate limits (abuse/field-limits.ts, behind @envelop/rate-limiter's
+ * Store contract). `reserve` is atomic: it drops entries older than `windowMs`, reads how many are
+ * left, and adds this call, in one step; so of any number of concurrent calls each sees a
+ * different count and exactly `max` see fewer than `max`. Refused calls are counted too (the
+ * slot is taken before the caller decides); only the newest `max + 1` entries are kept, which
+ * is all a decision needs, and a key lives `windowMs` after its last call.
+ */
+export type WindowStore = {
+  reserve(key: string, options: { now: number; windowMs: number; max: number }): Promise<{
+    /** Calls in the window before this one. */
+    before: number;
+    /** When `before >= max`: the earliest time a next call would be let through. */
+    retryAt: number;
+  }>;
+};
+
 export type GateOptions = {
   now: number;
   /** Attempts allowed without waiting; from this attempt on, each one sets a wait before the next. */
@@ -168,6 +185,7 @@ export type Store = {
   readonly kind: 'memory' | 'redis';
   sessions: SessionStore;
   counters: CounterStore;
+  windows: WindowStore;
   gates: GateStore;
   codes: CodeStore;
   pubsub: PubSub;

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.js';
 import { sha256 } from '../../shared/crypto.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
+import { enforceWindowLimit, WINDOW_LIMIT_NAMES } from './field-limits.js';
 import { CaptchaInvalidError, CaptchaRequiredError, RateLimitedError } from './errors.js';
 
 type AbuseDeps = Pick<Deps, 'config' | 'store' | 'db' | 'clock' | 'random' | 'captcha'>;
@@ -19,6 +20,7 @@ const GATE_TTL_MS = 30 * 86_400_000;
  * one. The subject is hashed: keys in Redis never hold an email or an IP in clear.
  */
 export async function enforceLimit(deps: AbuseDeps, name: string, subject: string, meta: RequestMeta): Promise<void> {
+  if (WINDOW_LIMIT_NAMES.has(name)) return enforceWindowLimit(deps, name, subject, meta);
   const limit: Limit | undefined = deps.config.abuse.rateLimits[name];
   if (!limit) throw new Error(`unknown rate limit ${name}`);
   const { count, resetInMs } = await deps.store.counters.increment(`rl:${name}:${sha256(subject)}`, limit.windowMs);
