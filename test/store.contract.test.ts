@@ -101,6 +101,18 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     expect(await store.gates.begin('g', { ...options, captcha: { after: 5, solved: true } })).toEqual({ allowed: true, attempt: 6, captcha: true });
   });
 
+  it('reserves sliding-window slots atomically: of 30 concurrent calls from two handles, each sees another count', async () => {
+    const { store, twin } = open();
+    const now = Date.now();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : twin).windows.reserve('w', { now, windowMs: 60_000, max: 5 })));
+    expect(results.map((r) => r.before).sort((a, b) => a - b).slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results.filter((r) => r.before < 5)).toHaveLength(5);
+    expect(results.filter((r) => r.before >= 5).every((r) => r.retryAt === now + 60_000)).toBe(true);
+    // Entries leave the window by the time passed in; only the newest max + 1 are kept.
+    expect((await store.windows.reserve('w', { now: now + 30_000, windowMs: 60_000, max: 5 })).before).toBe(6);
+    expect(await twin.windows.reserve('w', { now: now + 60_000, windowMs: 60_000, max: 5 })).toEqual({ before: 1, retryAt: 0 });
+  });
+
   it('rotates a refresh token for exactly one of concurrent callers', async () => {
     const { store, twin } = open();
     const now = Date.now();
