@@ -44,6 +44,15 @@ describe.runIf(hasRedisCluster())('Redis Cluster (two instances)', () => {
     }
   });
 
+  it('tells B about a key rotated on A (key publication over cluster pub/sub)', async () => {
+    const kids = async (app: TestApp) => ((await (await app.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const before = await kids(b);
+    await a.deps.keys.rotate();
+    const added = (await kids(a)).filter((kid) => !before.includes(kid));
+    expect(added).toHaveLength(1);
+    await expect.poll(() => kids(b), { timeout: 2_000 }).toContain(added[0]);
+  });
+
   it('delivers a live audit event from B to a subscriber on A', async () => {
     const admin = await signUp(a);
     await grantAdmin(a, admin.userId);
