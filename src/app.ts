@@ -8,6 +8,7 @@ import type { Deps } from './deps.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
 import { isUnexpected, maskError } from './graphql/errors.js';
 import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-logging.js';
+import { useFieldRateLimits } from './graphql/plugins/use-field-rate-limits.js';
 import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
@@ -110,6 +111,8 @@ export function createApp(deps: Deps): App {
       ...(config.isProduction ? [useNoIntrospection()] : []),
       // One execution per audit event for all its subscribers, not one each (1,000 dashboards).
       useSharedSubscriptionResults(['auditEvents']),
+      // Per-IP limits per field execution (abuse/field-limits.ts), on the atomic store.
+      useFieldRateLimits(),
     ],
   });
 

@@ -62,8 +62,16 @@ const envSchema = z.object({
   APP_URL: optionalUrl(['http', 'https']),
   /** postgres:// URL; PGlite under DATA_DIR when unset. */
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
-  /** redis:// URL; an in-process store when unset (single instance only). */
-  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** redis:// URL; an in-process store when unset (single instance only). With REDIS_CLUSTER, comma-separated seed nodes. */
+  REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() === '' ? undefined : v?.trim()))
+    .refine((v) => v === undefined || v.split(',').every((u) => isUrl(u.trim(), ['redis', 'rediss'])), {
+      message: 'expected a URL (redis, rediss), or with REDIS_CLUSTER=true a comma-separated list of them',
+    }),
+  /** Redis Cluster through ioredis' Cluster client; REDIS_URL lists one or more seed nodes. @default false */
+  REDIS_CLUSTER: boolean(false),
   /** @default ./.data */
   DATA_DIR: z.string().min(1).default('./.data'),
   /** Encrypts signing keys (and later TOTP secrets) at rest. At least 32 characters. */
@@ -79,6 +87,14 @@ const envSchema = z.object({
   SMS_WEBHOOK_URL: optionalUrl(['http', 'https']),
   CAPTCHA_VERIFY_URL: optionalUrl(['http', 'https']),
   CAPTCHA_SECRET: optionalString,
+  /** Hostnames a CAPTCHA may be solved on (siteverify `hostname`), comma-separated; empty: any. @default (any) */
+  CAPTCHA_HOSTNAMES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'expected hostnames such as app.example.com'))),
+  /** Oldest accepted CAPTCHA solution (siteverify `challenge_ts`); tokens are also single use at the provider. @default 5m */
+  CAPTCHA_MAX_AGE: duration('5m'),
   /** @default 15m */
   ACCESS_TOKEN_TTL: duration('15m'),
   /** @default 30d */
@@ -135,6 +151,8 @@ export type Config = Readonly<{
   appName: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** REDIS_URL is a comma-separated list of Redis Cluster seed nodes. */
+  redisCluster: boolean;
   dataDir: string;
   secretKey: string | undefined;
   adminEmail: string | undefined;
@@ -145,6 +163,9 @@ export type Config = Readonly<{
   smsWebhookUrl: string | undefined;
   captchaVerifyUrl: string | undefined;
   captchaSecret: string | undefined;
+  /** Expected siteverify hostnames; empty: any. */
+  captchaHostnames: readonly string[];
+  captchaMaxAgeMs: number;
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   refreshReuseGraceMs: number;
@@ -185,6 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!set('DATABASE_URL')) problems.push('DATABASE_URL: required when NODE_ENV=production');
   }
   if (set('ADMIN_PASSWORD') && !set('ADMIN_EMAIL')) problems.push('ADMIN_EMAIL: required when ADMIN_PASSWORD is set');
+  if (boolean(false).safeParse(env.REDIS_CLUSTER).data && !set('REDIS_URL')) problems.push('REDIS_URL: required when REDIS_CLUSTER is set');
+  if (env.REDIS_URL?.includes(',') && !boolean(false).safeParse(env.REDIS_CLUSTER).data) problems.push('REDIS_URL: a list of nodes needs REDIS_CLUSTER=true');
   if (set('CAPTCHA_VERIFY_URL') && !set('CAPTCHA_SECRET')) problems.push('CAPTCHA_SECRET: required when CAPTCHA_VERIFY_URL is set');
   if (set('CAPTCHA_REQUIRED_FOR') && !set('CAPTCHA_VERIFY_URL')) problems.push('CAPTCHA_VERIFY_URL: required when CAPTCHA_REQUIRED_FOR is set');
   if (!parsed.success) {
@@ -210,6 +233,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appName: e.APP_NAME,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     dataDir: e.DATA_DIR,
     secretKey: e.SECRET_KEY,
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
@@ -219,6 +243,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smsWebhookUrl: e.SMS_WEBHOOK_URL,
     captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
     captchaSecret: e.CAPTCHA_SECRET,
+    captchaHostnames: Object.freeze(e.CAPTCHA_HOSTNAMES),
+    captchaMaxAgeMs: e.CAPTCHA_MAX_AGE,
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,

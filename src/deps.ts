@@ -66,7 +66,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const store =
       overrides.store ??
       (config.redisUrl
-        ? createRedisStore({ url: config.redisUrl, prefix: overrides.storePrefix, logger })
+        ? createRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: overrides.storePrefix, logger })
         : createMemoryStore());
     if (!overrides.store) closers.push(() => store.close());
     const latency = createLatencyRecorder({ store, clock, logger });
@@ -83,7 +83,14 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       overrides.captcha !== undefined
         ? overrides.captcha
         : config.captchaVerifyUrl && config.captchaSecret
-          ? createCaptchaVerifier({ url: config.captchaVerifyUrl, secret: config.captchaSecret, logger })
+          ? createCaptchaVerifier({
+              url: config.captchaVerifyUrl,
+              secret: config.captchaSecret,
+              logger,
+              clock,
+              hostnames: config.captchaHostnames,
+              maxAgeMs: config.captchaMaxAgeMs,
+            })
           : null;
     // Last: nothing after it can fail, so it needs no closer here (its first step never throws).
     const messages = createMessagesFor(config, logger, overrides.messageRetryDelaysMs);

@@ -8,10 +8,13 @@ const SECRET = 'siteverify-secret';
 
 /**
  * A siteverify-compatible stub (Turnstile/hCaptcha/reCAPTCHA protocol): token `good` passes,
- * `slow` answers after the verifier's timeout, anything else fails. Records what it was sent.
+ * `slow` answers after the verifier's timeout, anything else fails. `answer` sets the
+ * hostname, action and challenge_ts it reports (an action of undefined is left out, as
+ * providers without actions do). Records what it was sent.
  */
 async function startSiteverify() {
   const received: URLSearchParams[] = [];
+  const answer: { hostname: string; action: string | undefined; solvedAt: () => number } = { hostname: 'app.test', action: undefined, solvedAt: Date.now };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -20,7 +23,8 @@ async function startSiteverify() {
       received.push(form);
       const reply = () => {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ success: form.get('secret') === SECRET && form.get('response') === 'good' }));
+        const success = form.get('secret') === SECRET && form.get('response') === 'good';
+        res.end(JSON.stringify({ success, hostname: answer.hostname, action: answer.action, challenge_ts: new Date(answer.solvedAt()).toISOString() }));
       };
       if (form.get('response') === 'slow') setTimeout(reply, 4_000);
       else reply();
@@ -28,7 +32,7 @@ async function startSiteverify() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/siteverify`;
-  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url, received, answer, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 const WRONG = 'definitely not the password';
@@ -43,6 +47,7 @@ describe.each(backends())('CAPTCHA (%s)', (backend) => {
   beforeAll(async () => {
     stub = await startSiteverify();
     app = await createTestApp(await createShared(backend), { env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET } });
+    stub.answer.solvedAt = app.clock.now;
   });
   afterAll(async () => {
     await app?.close();
@@ -76,6 +81,30 @@ describe.each(backends())('CAPTCHA (%s)', (backend) => {
     expectCode(await loginWith(app, email, PASSWORD, 'slow'), 'CAPTCHA_INVALID');
   });
 
+  it('regression: 50 concurrent wrong logins without a token get exactly LOGIN_CAPTCHA_AFTER password checks', async () => {
+    // The streak used to be read before the atomic gate, so concurrent attempts all saw 0 and
+    // skipped the CAPTCHA: 10 password checks instead of 5.
+    for (const email of [(await signUp(app)).email, uniqueEmail('ghost')]) {
+      const before = app.hasher.calls.verify;
+      const results = await Promise.all(Array.from({ length: 50 }, () => login(app, email, WRONG)));
+      const codes = results.map((r) => r.errors?.[0]?.extensions.code);
+      expect(app.hasher.calls.verify - before).toBe(5);
+      expect(codes.filter((c) => c === 'INVALID_CREDENTIALS')).toHaveLength(5);
+      expect(codes.filter((c) => c === 'CAPTCHA_REQUIRED')).toHaveLength(45);
+    }
+  });
+
+  it('regression: a refused CAPTCHA lets no password check through and does not count towards the lockout', async () => {
+    const user = await signUp(app);
+    for (let i = 0; i < 5; i++) await login(app, user.email, WRONG);
+    const before = app.hasher.calls.verify;
+    const results = await Promise.all(Array.from({ length: 20 }, () => loginWith(app, user.email, PASSWORD, 'bad')));
+    expect(results.every((r) => r.errors?.[0]?.extensions.code === 'CAPTCHA_INVALID')).toBe(true);
+    expect(app.hasher.calls.verify).toBe(before);
+    // Still at 5 failures: a solved CAPTCHA and the right password sign in without any wait.
+    expectOk(await loginWith(app, user.email, PASSWORD, 'good'));
+  });
+
   it('records captcha.failed without the token', async () => {
     const email = uniqueEmail('audit');
     for (let i = 0; i < 5; i++) await login(app, email, WRONG);
@@ -95,6 +124,7 @@ describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
     app = await createTestApp(await createShared(backend), {
       env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' },
     });
+    stub.answer.solvedAt = app.clock.now;
   });
   afterAll(async () => {
     await app?.close();
@@ -113,5 +143,51 @@ describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
   it('fails closed when the provider cannot be reached', async () => {
     await stub.close();
     expectCode(await loginWith(app, uniqueEmail(), PASSWORD, 'good'), 'CAPTCHA_INVALID');
+  });
+});
+
+describe.each(backends())('CAPTCHA answer checks (%s)', (backend) => {
+  let stub: Awaited<ReturnType<typeof startSiteverify>>;
+  let app: TestApp;
+  beforeAll(async () => {
+    stub = await startSiteverify();
+    app = await createTestApp(await createShared(backend), {
+      env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'login', CAPTCHA_HOSTNAMES: 'app.test,www.app.test', CAPTCHA_MAX_AGE: '2m' },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await stub?.close();
+  });
+  const attempt = () => loginWith(app, uniqueEmail(), PASSWORD, 'good');
+  const reset = () => Object.assign(stub.answer, { hostname: 'app.test', action: undefined, solvedAt: app.clock.now });
+
+  it('accepts a token solved on an expected hostname, for this operation, recently', async () => {
+    reset();
+    expectCode(await attempt(), 'INVALID_CREDENTIALS');
+    Object.assign(stub.answer, { hostname: 'WWW.app.test', action: 'login' });
+    expectCode(await attempt(), 'INVALID_CREDENTIALS');
+  });
+
+  it('refuses a token solved on another hostname (CAPTCHA_HOSTNAMES)', async () => {
+    reset();
+    stub.answer.hostname = 'evil.test';
+    expectCode(await attempt(), 'CAPTCHA_INVALID');
+  });
+
+  it('refuses a token whose action is another operation', async () => {
+    reset();
+    stub.answer.action = 'register';
+    expectCode(await attempt(), 'CAPTCHA_INVALID');
+  });
+
+  it('refuses a token solved longer ago than CAPTCHA_MAX_AGE, by the injected clock', async () => {
+    reset();
+    const solved = app.clock.now();
+    stub.answer.solvedAt = () => solved;
+    app.clock.advance(110_000);
+    expectCode(await attempt(), 'INVALID_CREDENTIALS');
+    app.clock.advance(20_000);
+    expectCode(await attempt(), 'CAPTCHA_INVALID');
   });
 });

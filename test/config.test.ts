@@ -95,6 +95,23 @@ describe('configuration', () => {
     expect(list.join('\n')).not.toContain(secret);
   });
 
+  it('takes a list of Redis Cluster seed nodes only with REDIS_CLUSTER=true', () => {
+    const nodes = 'redis://127.0.0.1:7000, redis://127.0.0.1:7001';
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: nodes })).toMatchObject({ redisCluster: true, redisUrl: nodes });
+    expect(loadConfig({})).toMatchObject({ redisCluster: false });
+    expect(problems({ REDIS_URL: nodes })).toEqual(['REDIS_URL: a list of nodes needs REDIS_CLUSTER=true']);
+    expect(problems({ REDIS_CLUSTER: 'true' })).toEqual(['REDIS_URL: required when REDIS_CLUSTER is set']);
+    expect(problems({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1,http://b:2' })[0]).toMatch(/^REDIS_URL: expected a URL/);
+    expect(problems({ REDIS_CLUSTER: 'maybe' })[0]).toMatch(/^REDIS_CLUSTER:/);
+  });
+
+  it('validates CAPTCHA_HOSTNAMES and CAPTCHA_MAX_AGE', () => {
+    expect(loadConfig({ CAPTCHA_HOSTNAMES: 'App.Example.com, www.example.com' })).toMatchObject({ captchaHostnames: ['app.example.com', 'www.example.com'], captchaMaxAgeMs: 300_000 });
+    expect(loadConfig({ CAPTCHA_MAX_AGE: '2m' }).captchaMaxAgeMs).toBe(120_000);
+    expect(problems({ CAPTCHA_HOSTNAMES: 'https://app.example.com/' })[0]).toMatch(/^CAPTCHA_HOSTNAMES/);
+    expect(problems({ CAPTCHA_MAX_AGE: 'soon' })[0]).toMatch(/^CAPTCHA_MAX_AGE/);
+  });
+
   it('refuses production without SECRET_KEY, REDIS_URL and DATABASE_URL', () => {
     const list = problems({ NODE_ENV: 'production' });
     expect(list.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'REDIS_URL', 'SECRET_KEY']);

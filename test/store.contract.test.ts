@@ -3,22 +3,29 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Store } from '../src/shared/store.js';
 import { createMemoryStore } from '../src/shared/store-memory.js';
 import { createRedisStore } from '../src/shared/store-redis.js';
-import { backends } from './support/app.js';
+import { backends, hasRedisCluster } from './support/app.js';
 
 /**
  * The store is a port with two adapters; these are its promises, held by both. (Sessions and
  * refresh rotation are covered through the API; counters, codes and pub/sub are used by
  * later features, so their atomicity is pinned here.)
  */
-describe.each(backends())('store contract (%s)', (backend) => {
+const kinds = [...backends(), ...(hasRedisCluster() ? (['cluster'] as const) : [])];
+
+describe.each(kinds)('store contract (%s)', (backend) => {
   const stores: Store[] = [];
   const open = () => {
     const prefix = `store-test:${randomUUID()}:`;
-    const make = () => (backend === 'real' ? createRedisStore({ url: inject('redisUrl'), prefix }) : createMemoryStore());
+    const make = () =>
+      backend === 'real'
+        ? createRedisStore({ url: inject('redisUrl'), prefix })
+        : backend === 'cluster'
+          ? createRedisStore({ url: inject('redisClusterUrl'), cluster: true, prefix })
+          : createMemoryStore();
     const store = make();
     stores.push(store);
     // A second handle on the same state: another instance (Redis) or the same process (memory).
-    const twin = backend === 'real' ? make() : store;
+    const twin = backend === 'embedded' ? store : make();
     if (twin !== store) stores.push(twin);
     return { store, twin };
   };
@@ -79,6 +86,31 @@ describe.each(backends())('store contract (%s)', (backend) => {
     await store.pubsub.publish('events', 'two');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(got).toEqual(['one']);
+  });
+
+  it('decides the CAPTCHA in the gate step: of 50 concurrent attempts without one, exactly `after` pass', async () => {
+    const { store, twin } = open();
+    const options = { now: Date.now(), free: 10, hard: 100, baseDelayMs: 1_000, maxDelayMs: 60_000, ttlMs: 60_000 };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? store : twin).gates.begin('g', { ...options, captcha: { after: 5, solved: false } })),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    expect(results.filter((r) => !r.allowed && r.captcha)).toHaveLength(45);
+    expect(await twin.gates.peek('g')).toBe(5);
+    // A solved CAPTCHA is counted, and said to have been needed.
+    expect(await store.gates.begin('g', { ...options, captcha: { after: 5, solved: true } })).toEqual({ allowed: true, attempt: 6, captcha: true });
+  });
+
+  it('reserves sliding-window slots atomically: of 30 concurrent calls from two handles, each sees another count', async () => {
+    const { store, twin } = open();
+    const now = Date.now();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : twin).windows.reserve('w', { now, windowMs: 60_000, max: 5 })));
+    expect(results.map((r) => r.before).sort((a, b) => a - b).slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results.filter((r) => r.before < 5)).toHaveLength(5);
+    expect(results.filter((r) => r.before >= 5).every((r) => r.retryAt === now + 60_000)).toBe(true);
+    // Entries leave the window by the time passed in; only the newest max + 1 are kept.
+    expect((await store.windows.reserve('w', { now: now + 30_000, windowMs: 60_000, max: 5 })).before).toBe(6);
+    expect(await twin.windows.reserve('w', { now: now + 60_000, windowMs: 60_000, max: 5 })).toEqual({ before: 1, retryAt: 0 });
   });
 
   it('rotates a refresh token for exactly one of concurrent callers', async () => {

@@ -18,6 +18,8 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
   const counters = new Map<string, { count: number; resetAt: number }>();
   const codes = new Map<string, Expiring>();
   const gates = new Map<string, { count: number; until: number; expiresAt: number }>();
+  // Sliding-window logs: call times, oldest first, with the window they were counted in.
+  const windows = new Map<string, { times: number[]; windowMs: number }>();
   const histograms = new Map<string, { counts: Map<string, number>; expiresAt: number }>();
   const bus = new EventEmitter().setMaxListeners(0);
   const leases = new Map<string, { owner: string; expiresAt: number }>();
@@ -49,6 +51,7 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
     for (const [key, c] of counters) if (c.resetAt <= t) counters.delete(key);
     for (const [key, c] of codes) if (c.expiresAt <= t) codes.delete(key);
     for (const [key, g] of gates) if (g.expiresAt <= t) gates.delete(key);
+    for (const [key, w] of windows) if ((w.times.at(-1) ?? 0) + w.windowMs <= t) windows.delete(key);
     for (const [key, h] of histograms) if (h.expiresAt <= t) histograms.delete(key);
   }, options.sweepMs ?? 60_000);
   sweep.unref();
@@ -114,6 +117,17 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         counters.delete(key);
       },
     },
+    windows: {
+      async reserve(key, { now: at, windowMs, max }) {
+        const times = (windows.get(key)?.times ?? []).filter((time) => time > at - windowMs);
+        const before = times.length;
+        times.push(at);
+        const kept = times.slice(-(Math.max(0, max) + 1));
+        windows.set(key, { times: kept, windowMs });
+        const retryAt = before >= max ? (kept[kept.length - max] ?? at) + windowMs : 0;
+        return { before, retryAt };
+      },
+    },
     gates: {
       async begin(key, o) {
         const t = now();
@@ -122,10 +136,12 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
         const count = gate?.count ?? 0;
         if (gate && count >= o.hard) return { allowed: false, attempts: count, locked: true, retryAt: o.now + (gate.expiresAt - t) };
         if (gate && count >= o.free && gate.until > o.now) return { allowed: false, attempts: count, locked: false, retryAt: gate.until };
+        const captcha = !!o.captcha && o.captcha.after > 0 && count >= o.captcha.after;
+        if (captcha && !o.captcha?.solved) return { allowed: false, attempts: count, locked: false, retryAt: o.now, captcha };
         const attempt = count + 1;
         const until = attempt >= o.free ? o.now + Math.min(o.baseDelayMs * 2 ** (attempt - o.free), o.maxDelayMs) : 0;
         gates.set(key, { count: attempt, until, expiresAt: t + o.ttlMs });
-        return { allowed: true, attempt };
+        return captcha ? { allowed: true, attempt, captcha } : { allowed: true, attempt };
       },
       async peek(key) {
         const gate = gates.get(key);

@@ -1,85 +1,49 @@
-import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createHash, randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { RotateResult, SessionRecord, Store } from './store.js';
-
-// Keys that one script touches share a hash tag ({session id}), so the scripts stay valid on
-// Redis Cluster. The per-user index is a separate key and is kept up to date outside them.
-const ROTATE = `
-local now = tonumber(ARGV[1])
-local sexp = redis.call('HGET', KEYS[1], 'expiresAt')
-if not sexp or tonumber(sexp) <= now then return {'invalid'} end
-local r = redis.call('HMGET', KEYS[2], 'expiresAt', 'rotatedAt', 'successorBox')
-if not r[1] or tonumber(r[1]) <= now then return {'invalid'} end
-if r[2] then
-  if tonumber(ARGV[2]) > 0 and now - tonumber(r[2]) <= tonumber(ARGV[2]) then
-    return {'grace', redis.call('HGETALL', KEYS[1]), r[3]}
-  end
-  local s = redis.call('HGETALL', KEYS[1])
-  redis.call('DEL', KEYS[1])
-  return {'reused', s}
-end
-redis.call('HSET', KEYS[2], 'rotatedAt', ARGV[1], 'successorBox', ARGV[3])
-redis.call('HSET', KEYS[3], 'expiresAt', sexp)
-redis.call('PEXPIRE', KEYS[3], math.max(1, tonumber(sexp) - now))
-redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1])
-return {'rotated', redis.call('HGETALL', KEYS[1])}
-`;
-const TAKE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0`;
-const TAKE_HASH = `local s = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return s`;
-const TOUCH = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;
-const INCREMENT = `
-local c = redis.call('INCR', KEYS[1])
-if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {c, redis.call('PTTL', KEYS[1])}
-`;
-
-// Consecutive-failure gate: refuse (without counting) while locked or waiting; otherwise
-// count, and past `free` start the next wait now, before the attempt is evaluated.
-const GATE = `
-local now = tonumber(ARGV[1])
-local free = tonumber(ARGV[2])
-local hard = tonumber(ARGV[3])
-local g = redis.call('HMGET', KEYS[1], 'count', 'until')
-local count = tonumber(g[1]) or 0
-local untilMs = tonumber(g[2]) or 0
-if count >= hard then return {0, count, 1, now + redis.call('PTTL', KEYS[1])} end
-if count >= free and untilMs > now then return {0, count, 0, untilMs} end
-count = count + 1
-local nextUntil = 0
-if count >= free then nextUntil = now + math.min(tonumber(ARGV[4]) * 2 ^ (count - free), tonumber(ARGV[5])) end
-redis.call('HSET', KEYS[1], 'count', count, 'until', nextUntil)
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {1, count, 0, 0}
-`;
-
-// One script per hash: its increments land together, and it stays a single-key command (Cluster).
-const HINCRBY_MANY = `
-for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-`;
-
-// Leases (KEYS[1] the lease, holding its owner): take or renew; release; and the fenced publish,
-// which publishes and saves the holder's state (KEYS[2]) only while ARGV[1] still holds the lease.
-const LEASE_ACQUIRE = `
-local owner = redis.call('GET', KEYS[1])
-if owner and owner ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`;
-const LEASE_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`;
-const LEASE_PUBLISH = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-for i = 4, #ARGV do redis.call('PUBLISH', ARGV[2], ARGV[i]) end
-redis.call('SET', KEYS[2], ARGV[3])
-return 1
-`;
+import {
+  ROTATE,
+  TAKE_IF,
+  TAKE_HASH,
+  TOUCH,
+  INCREMENT,
+  GATE,
+  HINCRBY_MANY,
+  LEASE_ACQUIRE,
+  LEASE_RELEASE,
+  LEASE_PUBLISH,
+  WINDOW_RESERVE,
+} from './store-redis-scripts.js';
 
 type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>;
+type Client = Redis | Cluster;
+
+/**
+ * One server (`redis://host:port`), or with `cluster` ioredis' Cluster client on the
+ * comma-separated seed nodes, which discovers the rest; credentials and TLS (`rediss://`)
+ * come from the first URL and apply to every node.
+ */
+function connect(url: string, cluster: boolean): Client {
+  if (!cluster) return new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const seeds = url.split(',').map((u) => new URL(u.trim()));
+  const first = seeds[0]!;
+  return new Cluster(
+    seeds.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      enableAutoPipelining: true,
+      redisOptions: {
+        maxRetriesPerRequest: 3,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  );
+}
 
 /** EVALSHA with a fallback to EVAL when the server does not have the script yet (restart, failover). */
-function defineScript(redis: Redis, lua: string): Script {
+function defineScript(redis: Client, lua: string): Script {
   const sha = createHash('sha1').update(lua).digest('hex');
   return async (keys, args) => {
     try {
@@ -129,12 +93,17 @@ function pairs(flat: string[]): Array<[string, string]> {
   return out;
 }
 
-/** The Redis adapter; `prefix` namespaces every key and channel (tests, shared Redis servers). */
-export function createRedisStore(options: { url: string; prefix?: string; logger?: Logger }): Store {
+/**
+ * The Redis adapter (one server, or a Cluster with `cluster`); `prefix` namespaces every key and
+ * channel (tests, shared Redis servers). Pub/sub on a Cluster uses classic PUBLISH, which the
+ * cluster bus delivers to subscribers on every node.
+ */
+export function createRedisStore(options: { url: string; cluster?: boolean; prefix?: string; logger?: Logger }): Store {
   const p = options.prefix ?? 'gag:';
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
-  redis.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'redis connection error'));
-  let subscriber: Redis | null = null;
+  if (/[{}]/.test(p)) throw new Error('store prefix must not contain braces (hash tags)');
+  const redis = connect(options.url, options.cluster ?? false);
+  redis.on('error', (err: Error) => options.logger?.warn({ err: { message: err.message } }, 'redis connection error'));
+  let subscriber: Client | null = null;
   const handlers = new Map<string, Set<(message: string) => void>>();
 
   const sessKey = (id: string) => `${p}sess:{${id}}`;
@@ -146,6 +115,7 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
   const touch = defineScript(redis, TOUCH);
   const increment = defineScript(redis, INCREMENT);
   const gate = defineScript(redis, GATE);
+  const windowReserve = defineScript(redis, WINDOW_RESERVE);
   const hincrbyMany = defineScript(redis, HINCRBY_MANY);
   const leaseAcquire = defineScript(redis, LEASE_ACQUIRE);
   const leaseRelease = defineScript(redis, LEASE_RELEASE);
@@ -226,11 +196,19 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
         await redis.del(`${p}cnt:${key}`);
       },
     },
+    windows: {
+      async reserve(key, { now, windowMs, max }) {
+        const args = [now, Math.max(1, Math.ceil(windowMs)), Math.max(0, max), `${now}:${randomUUID()}`];
+        const [before, retryAt] = (await windowReserve([`${p}win:${key}`], args)) as [number, number];
+        return { before, retryAt };
+      },
+    },
     gates: {
       async begin(key, o) {
-        const args = [o.now, o.free, o.hard, o.baseDelayMs, o.maxDelayMs, o.ttlMs];
-        const [allowed, count, locked, retryAt] = (await gate([`${p}gate:${key}`], args)) as number[];
-        return allowed ? { allowed: true, attempt: count! } : { allowed: false, attempts: count!, locked: locked === 1, retryAt: retryAt! };
+        const args = [o.now, o.free, o.hard, o.baseDelayMs, o.maxDelayMs, o.ttlMs, o.captcha?.after ?? 0, o.captcha?.solved ? 1 : 0];
+        const [allowed, count, locked, retryAt, captcha] = (await gate([`${p}gate:${key}`], args)) as number[];
+        const flag = captcha === 1 ? { captcha: true } : {};
+        return allowed ? { allowed: true, attempt: count!, ...flag } : { allowed: false, attempts: count!, locked: locked === 1, retryAt: retryAt!, ...flag };
       },
       async peek(key) {
         return Number((await redis.hget(`${p}gate:${key}`, 'count')) ?? 0);
@@ -255,8 +233,8 @@ export function createRedisStore(options: { url: string; prefix?: string; logger
       },
       async subscribe(channel, onMessage) {
         if (!subscriber) {
-          subscriber = redis.duplicate();
-          subscriber.on('error', (err) => options.logger?.warn({ err: { message: err.message } }, 'redis subscriber error'));
+          subscriber = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+          subscriber.on('error', (err: Error) => options.logger?.warn({ err: { message: err.message } }, 'redis subscriber error'));
           subscriber.on('message', (ch: string, message: string) => {
             for (const handler of handlers.get(ch) ?? []) handler(message);
           });

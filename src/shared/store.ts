@@ -74,6 +74,23 @@ export type CounterStore = {
   reset(key: string): Promise<void>;
 };
 
+/**
+ * Sliding-window logs for the field rate limits (abuse/field-limits.ts, behind @envelop/rate-limiter's
+ * Store contract). `reserve` is atomic: it drops entries older than `windowMs`, reads how many are
+ * left, and adds this call, in one step; so of any number of concurrent calls each sees a
+ * different count and exactly `max` see fewer than `max`. Refused calls are counted too (the
+ * slot is taken before the caller decides); only the newest `max + 1` entries are kept, which
+ * is all a decision needs, and a key lives `windowMs` after its last call.
+ */
+export type WindowStore = {
+  reserve(key: string, options: { now: number; windowMs: number; max: number }): Promise<{
+    /** Calls in the window before this one. */
+    before: number;
+    /** When `before >= max`: the earliest time a next call would be let through. */
+    retryAt: number;
+  }>;
+};
+
 export type GateOptions = {
   now: number;
   /** Attempts allowed without waiting; from this attempt on, each one sets a wait before the next. */
@@ -85,15 +102,23 @@ export type GateOptions = {
   maxDelayMs: number;
   /** How long an entry lives after its last counted attempt. */
   ttlMs: number;
+  /**
+   * The CAPTCHA step, decided in the same atomic step as the count: attempts numbered past
+   * `after` need `solved` (a token the provider accepted); without it they are refused uncounted.
+   */
+  captcha?: { after: number; solved: boolean };
 };
 
 export type GateResult =
-  | { allowed: true; attempt: number }
-  | { allowed: false; attempts: number; locked: boolean; retryAt: number };
+  /** `captcha`: this attempt is past `captcha.after` (it was let through only because `solved`). */
+  | { allowed: true; attempt: number; captcha?: boolean }
+  /** `captcha`: refused (uncounted) for want of a solved CAPTCHA; then `retryAt` is `now`. */
+  | { allowed: false; attempts: number; locked: boolean; retryAt: number; captcha?: boolean };
 
 /**
  * Consecutive-failure gates (login lockout). `begin` is atomic: it refuses without counting
- * while a wait is running or the gate is locked, and otherwise counts the attempt and, past
+ * while a wait is running or the gate is locked, or (with `captcha`) when the attempt would be
+ * past `captcha.after` without a solved CAPTCHA, and otherwise counts the attempt and, past
  * `free`, starts the next wait at once, before the attempt is even evaluated. So of any
  * number of concurrent attempts no more are evaluated than the policy allows.
  */
@@ -160,6 +185,7 @@ export type Store = {
   readonly kind: 'memory' | 'redis';
   sessions: SessionStore;
   counters: CounterStore;
+  windows: WindowStore;
   gates: GateStore;
   codes: CodeStore;
   pubsub: PubSub;

@@ -130,12 +130,24 @@ export async function createTestApp(
   };
 }
 
+/** The suite's Redis Cluster is running (see global-setup.ts). */
+export function hasRedisCluster(): boolean {
+  return !!inject('postgresUrl') && !!inject('redisClusterUrl');
+}
+
+/** A deployment on real PostgreSQL and the suite's 3-master Redis Cluster (REDIS_CLUSTER=true). */
+export async function createClusterShared(): Promise<Shared> {
+  const shared = await createShared('real');
+  return { ...shared, env: { ...shared.env, REDIS_URL: inject('redisClusterUrl'), REDIS_CLUSTER: 'true' } };
+}
+
 /**
- * Two instances of one deployment: same database, Redis prefix and clock (real backends), or
- * the same PGlite database and in-process store in one process (embedded).
+ * Two instances of one deployment: same database, Redis prefix and clock (real backends, or those
+ * of a given Shared), or the same PGlite database and in-process store in one process (embedded).
  */
-export async function createInstances(backend: Backend = 'real'): Promise<[TestApp, TestApp]> {
-  const shared = await createShared(backend);
+export async function createInstances(given: Backend | Shared = 'real'): Promise<[TestApp, TestApp]> {
+  const shared = typeof given === 'string' ? await createShared(given) : given;
+  const backend = shared.backend;
   const clock = createTestClock();
   const first = await createTestApp(shared, { clock });
   return [first, await createTestApp(shared, { clock, peer: backend === 'embedded' ? first : undefined })];

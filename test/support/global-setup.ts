@@ -1,16 +1,19 @@
 import type { TestProject } from 'vitest/node';
-import { findBinaries, startPostgres, startRedis, type Service } from './services.js';
+import { findBinaries, startPostgres, startRedis, startRedisCluster, type Service } from './services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Admin URL of the suite's PostgreSQL, or '' when the real backends are not available. */
     postgresUrl: string;
     redisUrl: string;
+    /** Comma-separated nodes of the suite's 3-master Redis Cluster, or '' when not available. */
+    redisClusterUrl: string;
   }
 }
 
 /**
- * Starts one PostgreSQL and one Redis for the whole run when their binaries exist. Each test
+ * Starts one PostgreSQL, one Redis and a 3-master Redis Cluster (with redis-cli) for the whole
+ * run when their binaries exist. Each test
  * app then gets its own database and key prefix. TEST_REQUIRE_REAL=1 (CI) turns missing
  * binaries into a failure instead of a skip.
  */
@@ -20,18 +23,31 @@ export default async function setup(project: TestProject) {
   if (!available && process.env.TEST_REQUIRE_REAL === '1') {
     throw new Error(`TEST_REQUIRE_REAL=1 but binaries are missing: ${JSON.stringify(bins)}`);
   }
+  if (available && !bins.redisCli && process.env.TEST_REQUIRE_REAL === '1') {
+    throw new Error('TEST_REQUIRE_REAL=1 but redis-cli (for the Redis Cluster tests) is missing');
+  }
   const services: Service[] = [];
   if (available) {
-    const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    services.push(pg, redis);
+    const [pg, redis, cluster] = await Promise.all([startPostgres(), startRedis(), bins.redisCli ? startRedisCluster().catch(skipCluster) : null]);
+    services.push(pg, redis, ...(cluster ? [cluster] : []));
     project.provide('postgresUrl', pg.url);
     project.provide('redisUrl', redis.url);
+    project.provide('redisClusterUrl', cluster?.url ?? '');
+    if (!cluster) console.warn('redis-cli not found: skipping the Redis Cluster tests');
   } else {
     console.warn('PostgreSQL or redis-server not found: running on the embedded backends only');
     project.provide('postgresUrl', '');
     project.provide('redisUrl', '');
+    project.provide('redisClusterUrl', '');
   }
   return async () => {
     await Promise.all(services.map((s) => s.stop()));
   };
+}
+
+/** A cluster that fails to start fails the run under TEST_REQUIRE_REAL=1; otherwise its tests are skipped. */
+function skipCluster(error: unknown): null {
+  if (process.env.TEST_REQUIRE_REAL === '1') throw error;
+  console.warn(`Redis Cluster did not start, skipping its tests: ${(error as Error).message}`);
+  return null;
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.js';
 import { sha256 } from '../../shared/crypto.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
+import { enforceWindowLimit, WINDOW_LIMIT_NAMES } from './field-limits.js';
 import { CaptchaInvalidError, CaptchaRequiredError, RateLimitedError } from './errors.js';
 
 type AbuseDeps = Pick<Deps, 'config' | 'store' | 'db' | 'clock' | 'random' | 'captcha'>;
@@ -19,6 +20,7 @@ const GATE_TTL_MS = 30 * 86_400_000;
  * one. The subject is hashed: keys in Redis never hold an email or an IP in clear.
  */
 export async function enforceLimit(deps: AbuseDeps, name: string, subject: string, meta: RequestMeta): Promise<void> {
+  if (WINDOW_LIMIT_NAMES.has(name)) return enforceWindowLimit(deps, name, subject, meta);
   const limit: Limit | undefined = deps.config.abuse.rateLimits[name];
   if (!limit) throw new Error(`unknown rate limit ${name}`);
   const { count, resetInMs } = await deps.store.counters.increment(`rl:${name}:${sha256(subject)}`, limit.windowMs);
@@ -36,26 +38,37 @@ export function accountKey(email: string): string {
 }
 
 /**
- * Before a password is checked: a CAPTCHA once the streak reaches LOGIN_CAPTCHA_AFTER (when one
- * is configured, or always for operations in CAPTCHA_REQUIRED_FOR), then the gate, which may
+ * Before a password is checked: a CAPTCHA for attempts past LOGIN_CAPTCHA_AFTER (when one is
+ * configured, or always for operations in CAPTCHA_REQUIRED_FOR), then the gate, which may
  * refuse with RATE_LIMITED. Known and unknown emails take exactly the same path.
+ *
+ * The CAPTCHA threshold is decided inside the gate's atomic step, not by reading the streak
+ * first: a read-then-count let concurrent attempts all see the old streak and skip the CAPTCHA
+ * (50 parallel wrong logins got 10 password checks instead of 5). So a token, when sent, is
+ * verified first and the gate is told whether it was solved (ASVS 5.0 V6.3.1).
  */
 export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaToken: string | null | undefined, meta: RequestMeta) {
   const { abuse } = deps.config;
-  const streak = deps.captcha && !abuse.captchaRequiredFor.includes('login') ? await deps.store.gates.peek(accountKey(email)) : 0;
-  if (deps.captcha && (abuse.captchaRequiredFor.includes('login') || streak >= abuse.loginCaptchaAfter)) {
-    await checkCaptcha(deps, 'login', captchaToken, meta);
-  }
-  await passLoginGate(deps, email, meta);
+  const always = abuse.captchaRequiredFor.includes('login');
+  if (always) await checkCaptcha(deps, 'login', captchaToken, meta);
+  const captcha = deps.captcha && !always
+    ? { after: abuse.loginCaptchaAfter, solved: !!captchaToken && (await deps.captcha.verify(captchaToken, meta.ip, 'login')), token: captchaToken }
+    : undefined;
+  await passLoginGate(deps, email, meta, captcha);
 }
 
 /**
  * The account's failure gate alone: login (after its CAPTCHA) and every re-authentication with
  * the current password count in the same streak, so a stolen access token guesses no faster
  * than a login does (ASVS 5.0 V6.3.1; NIST SP 800-63B §5.2.2). RATE_LIMITED while a delay runs
- * or once locked.
+ * or once locked. Login passes its CAPTCHA state, decided inside the gate's atomic step.
  */
-export async function passLoginGate(deps: AbuseDeps, email: string, meta: RequestMeta) {
+export async function passLoginGate(
+  deps: AbuseDeps,
+  email: string,
+  meta: RequestMeta,
+  captcha?: { after: number; solved: boolean; token: string | null | undefined },
+) {
   const { abuse } = deps.config;
   const now = deps.clock.now();
   const gate = await deps.store.gates.begin(accountKey(email), {
@@ -65,7 +78,9 @@ export async function passLoginGate(deps: AbuseDeps, email: string, meta: Reques
     baseDelayMs: BASE_DELAY_MS,
     maxDelayMs: MAX_DELAY_MS,
     ttlMs: GATE_TTL_MS,
+    ...(captcha ? { captcha: { after: captcha.after, solved: captcha.solved } } : {}),
   });
+  if (!gate.allowed && gate.captcha) return refuseCaptcha(deps, 'login', captcha?.token, meta);
   if (!gate.allowed) throw new RateLimitedError(gate.retryAt - now, gate.locked ? { locked: true } : {});
   if (gate.attempt === abuse.loginDelayAfter || gate.attempt === abuse.loginLockAfter) {
     const metadata = { limit: gate.attempt === abuse.loginLockAfter ? 'login.locked' : 'login.delayed', failures: gate.attempt - 1 };
@@ -108,8 +123,12 @@ export async function clearMfaFailures(deps: Pick<Deps, 'store'>, userId: string
 /** CAPTCHA_REQUIRED without a token, CAPTCHA_INVALID (audited) when the provider refuses it or cannot be reached. */
 export async function checkCaptcha(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta) {
   if (!deps.captcha) return;
+  if (token && (await deps.captcha.verify(token, meta.ip, operation))) return;
+  await refuseCaptcha(deps, operation, token, meta);
+}
+
+async function refuseCaptcha(deps: AbuseDeps, operation: CaptchaOperation, token: string | null | undefined, meta: RequestMeta): Promise<never> {
   if (!token) throw new CaptchaRequiredError();
-  if (await deps.captcha.verify(token, meta.ip)) return;
   await recordAudit(deps, deps.db, { action: 'captcha.failed', outcome: 'FAILURE', actorId: null, meta, metadata: { operation } });
   throw new CaptchaInvalidError();
 }

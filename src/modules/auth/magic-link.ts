@@ -1,6 +1,5 @@
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { enforceLimit } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import type { AuthResult } from '../sessions/service.js';
 import { findUserById } from '../users/queries.js';
@@ -23,7 +22,6 @@ export function requestMagicLink(deps: Deps, input: { email: string; captchaToke
  * deployments use values outside its registry; none there names a mailed link).
  */
 export async function loginWithMagicLink(deps: Deps, token: string, meta: RequestMeta): Promise<AuthResult> {
-  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   const now = deps.clock.now();
   const user = await deps.db.transaction(async (tx): Promise<UserRow | null> => {
     const row = await consumeOneTimeToken(tx, token, 'magic_link', now);

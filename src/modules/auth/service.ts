@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { checkCaptchaIfRequired, clearLoginFailures, enforceLimit, guardLoginAttempt } from '../abuse/service.js';
+import { checkCaptchaIfRequired, clearLoginFailures, guardLoginAttempt } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import { withinRecipientLimits } from '../messaging/send.js';
 import { endPendingLogin } from '../mfa/challenge.js';
@@ -36,7 +36,6 @@ export type RegisterInput = {
  * holds (a verification link is mailed): then `auth` is null.
  */
 export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
-  await enforceLimit(deps, 'register.ip', meta.ip ?? 'unknown', meta);
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   const passwordless = !input.password;
@@ -81,8 +80,7 @@ export async function login(
   meta: RequestMeta,
 ): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase().slice(0, 320);
-  // Before any lookup or hashing: per IP, then the account's failure streak (known or not).
-  await enforceLimit(deps, 'login.ip', meta.ip ?? 'unknown', meta);
+  // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);
   const user = email.length <= 254 ? await findUserByEmail(deps.db, email) : null;
   const password = normalizePassword(input.password);

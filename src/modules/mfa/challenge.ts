@@ -199,7 +199,6 @@ export async function verify2fa(
   input: { method: MfaMethod; code: string },
   meta: RequestMeta,
 ): Promise<AuthResult> {
-  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   // Read by the context for this request; endPendingLogin below is the atomic check that it still stands.
   const pending = auth.pendingLogin;
   if (!pending) throw new UnauthenticatedError('The sign-in expired; start again');

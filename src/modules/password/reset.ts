@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { clearLoginFailures, clearMfaFailures, enforceLimit } from '../abuse/service.js';
+import { clearLoginFailures, clearMfaFailures } from '../abuse/service.js';
 import { AccountDisabledError, InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { sendNotice } from '../messaging/send.js';
@@ -23,7 +23,6 @@ export function requestPasswordReset(deps: Deps, input: { email: string; captcha
  * reset proved control of the mailbox (NIST SP 800-63B §5.2.2).
  */
 export async function resetPassword(deps: Deps, input: { token: string; newPassword: string }, meta: RequestMeta): Promise<boolean> {
-  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   const now = deps.clock.now();
   const pending = await findOneTimeToken(deps.db, input.token, 'password_reset', now);
   const user = pending ? await findUserById(deps.db, pending.userId) : null;

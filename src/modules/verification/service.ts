@@ -2,7 +2,6 @@ import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { enforceLimit } from '../abuse/service.js';
 import { InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeSms, withinRecipientLimits } from '../messaging/send.js';
@@ -51,7 +50,6 @@ export async function resendEmailVerification(deps: Deps, user: UserRow, meta: R
  * email (a link sent to an older address stops working when the email changes).
  */
 export async function verifyEmail(deps: Deps, token: string, meta: RequestMeta): Promise<boolean> {
-  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   const now = deps.clock.now();
   const verified = await deps.db.transaction(async (tx) => {
     const row = await consumeOneTimeToken(tx, token, 'email_verification', now);
@@ -90,7 +88,6 @@ export async function requestPhoneVerification(deps: Deps, userId: string, phone
 
 /** Confirms the code of requestPhoneVerification: the number becomes the user's verified phone. */
 export async function verifyPhone(deps: Deps, userId: string, code: string, meta: RequestMeta): Promise<UserRow> {
-  await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   const check = await checkCode<{ phone: string }>(deps, phoneCodeKey(userId), code);
   if (!check.ok) throw new InvalidCodeError(check.reason === 'exhausted' ? 'Too many wrong codes: request a new one' : undefined);
   return deps.db.transaction(async (tx) => {
