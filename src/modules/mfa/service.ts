@@ -12,6 +12,7 @@ import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
+import { endOtherSessions } from '../sessions/recent-sign-in.js';
 import { checkFactorCode, reauthCodeKey, type MfaMethod } from './challenge.js';
 import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
@@ -70,7 +71,7 @@ export async function startMfaEnrollment(deps: Deps, userId: string, input: { me
 export async function confirmMfaEnrollment(
   deps: Deps,
   userId: string,
-  input: { method: MfaMethod; code: string },
+  input: { method: MfaMethod; code: string } & OtherSessions,
   meta: RequestMeta,
 ): Promise<{ user: UserRow; recoveryCodes: string[] | null }> {
   await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
@@ -92,7 +93,7 @@ export async function confirmMfaEnrollment(
     phone = check.payload.phone ?? null;
   }
   const now = new Date(deps.clock.now());
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const locked = await lockUserMfa(tx, user.id);
     if (!locked) throw new UnauthenticatedError();
     if (locked.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
@@ -111,6 +112,15 @@ export async function confirmMfaEnrollment(
     await recordAudit(deps, tx, { action: 'mfa.enabled', userId: user.id, meta, metadata: { method, first } });
     return { user: row, recoveryCodes };
   });
+  await maybeEndOtherSessions(deps, user.id, input, meta, 'mfa.enabled');
+  return result;
+}
+
+/** endOtherSessions (default false) of confirmMfaEnrollment and removeMfaMethod; keepSessionId is the caller's. */
+type OtherSessions = { endOtherSessions?: boolean | null; keepSessionId?: string };
+
+async function maybeEndOtherSessions(deps: Deps, userId: string, input: OtherSessions, meta: RequestMeta, reason: string): Promise<void> {
+  if (input.endOtherSessions && input.keepSessionId) await endOtherSessions(deps, userId, input.keepSessionId, meta, reason);
 }
 
 function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
@@ -146,18 +156,20 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
 }
 
 /** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
-export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
+export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string } & OtherSessions, meta: RequestMeta): Promise<UserRow> {
   if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
   const method = input.method;
   const user = await reauthenticate(deps, userId, input, meta);
   if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
-  return deps.db.transaction(async (tx) => {
+  const row = await deps.db.transaction(async (tx) => {
     const locked = await lockUserMfa(tx, user.id);
     if (!(await deleteFactor(tx, user.id, method))) throw new BadInputError(`${method} is not enabled`, 'method');
     const row = await syncUserMfa(tx, user.id, locked?.defaultMfaMethod ?? null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', userId: user.id, meta, metadata: { method, mfaOff: row.mfaMethods.length === 0 } });
     return row;
   });
+  await maybeEndOtherSessions(deps, user.id, input, meta, 'mfa.disabled');
+  return row;
 }
 
 export async function setDefaultMfaMethod(deps: Deps, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
