@@ -19,6 +19,7 @@ import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
+import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './shared/logger.js';
@@ -108,6 +109,7 @@ export function createApp(deps: Deps): App {
       useBearerChallenge(),
       useArmor({ limits: config.abuse.graphqlLimits, production: config.isProduction }),
       useValidationErrors({ production: config.isProduction }),
+      useInputGuard(),
       ...(config.isProduction ? [useNoIntrospection()] : []),
       // One execution per audit event for all its subscribers, not one each (1,000 dashboards).
       useSharedSubscriptionResults(['auditEvents']),

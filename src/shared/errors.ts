@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'ACCOUNT_DISABLED',
   'EMAIL_NOT_VERIFIED',
   'NOT_FOUND',
+  /** An operation that needs a sign-in within the last 5 minutes (DESIGN.md "New error codes"). */
+  'REAUTH_REQUIRED',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

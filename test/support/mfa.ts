@@ -25,8 +25,8 @@ export const SET_DEFAULT = `mutation($m: MfaMethod!) { setDefaultMfaMethod(metho
 export const REGENERATE = `mutation($p: String!, $c: String!) { regenerateRecoveryCodes(password: $p, code: $c) }`;
 export const MFA_STATE = `{ me { id mfaEnabled mfaMethods defaultMfaMethod phone phoneVerified } }`;
 
-/** The shape of a recovery code as handed out: `7K3Q-M9XD-2HTW`. */
-export const RECOVERY_CODE_SHAPE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+/** The shape of a recovery code as handed out: 16 characters (80 bits), `7K3Q-M9XD-2HTW-P4RB`. */
+export const RECOVERY_CODE_SHAPE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
 export function startEnrollment(app: TestApp, token: string, method: MfaMethod, phone?: string) {
   return app.gql(START, { m: method, p: phone }, { token });

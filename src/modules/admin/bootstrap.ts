@@ -24,7 +24,7 @@ export async function bootstrapAdmin(deps: Deps, announce: (message: string) => 
   if (adminEmail) {
     if (adminPassword) {
       try {
-        checkPasswordPolicy(adminPassword, { minLength: deps.config.passwordMinLength, email: adminEmail });
+        checkPasswordPolicy(adminPassword, { minLength: deps.config.passwordMinLength, email: adminEmail, appName: deps.config.appName });
       } catch (error) {
         if (error instanceof WeakPasswordError) throw new Error(`ADMIN_PASSWORD is refused by the password policy: ${error.message}`);
         throw error;

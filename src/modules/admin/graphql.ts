@@ -1,6 +1,7 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { PageInfoRef, type PageInfo } from '../../graphql/pagination.js';
+import { requireRecentSignIn } from '../sessions/recent-sign-in.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { createUser, deleteUser, findUser, listUsers, revokeUserSessions, updateUser, usersOverview } from './service.js';
@@ -51,7 +52,7 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
 
 const UpdateUserInput = builder.inputType('UpdateUserInput', {
   fields: (t) => ({
-    email: t.string(),
+    email: t.string({ description: "Setting it needs the admin's sign-in within the last 5 minutes (REAUTH_REQUIRED otherwise)." }),
     name: t.string(),
     roles: t.stringList({ description: 'Replaces the roles; needs roles:assign and holding the caps of added roles.' }),
     caps: t.stringList({ description: 'Replaces the direct grants; needs roles:assign and holding each added cap.' }),
@@ -97,7 +98,11 @@ builder.mutationFields((t) => ({
     description: 'Needs cap users:write and every cap the account holds; changing roles or caps needs roles:assign. A new email voids the links mailed to the old one.',
     authScopes: { cap: 'users:write' },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
-    resolve: (_, { id, input }, ctx) => updateUser(ctx.deps, requireAuth(ctx).userId, String(id), input, ctx.meta),
+    resolve: (_, { id, input }, ctx) => {
+      // Moving an account to another address hands over its password reset: ASVS 5.0 V7.5.1.
+      if (input.email != null) requireRecentSignIn(ctx.deps, requireAuth(ctx));
+      return updateUser(ctx.deps, requireAuth(ctx).userId, String(id), input, ctx.meta);
+    },
   }),
   deleteUser: t.boolean({
     description: 'Needs cap users:delete and every cap the account holds.',

@@ -84,7 +84,7 @@ export async function createUser(deps: Deps, actorId: string, input: CreateUserI
   const email = normalizeEmail(input.email);
   const roles = [...new Set(['user', ...(input.roles ?? [])])];
   const caps = input.caps ? validCaps(input.caps) : [];
-  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
+  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email, appName: deps.config.appName });
   const passwordHash = input.password ? await deps.hasher.hash(normalizePassword(input.password)) : null;
   const name = optionalText(input.name, 'name', 200);
   const now = new Date(deps.clock.now());

@@ -39,7 +39,7 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   const passwordless = !input.password;
-  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email });
+  if (input.password) checkPasswordPolicy(input.password, { minLength: deps.config.passwordMinLength, email, appName: deps.config.appName });
   const profile = {
     name: optionalText(input.name, 'name', 200),
     firstName: optionalText(input.firstName, 'firstName', 100),

@@ -2,6 +2,7 @@ import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { AuthPayload } from '../auth/graphql.js';
 import { withAuthCookies } from '../sessions/cookies.js';
+import { requireRecentSignIn } from '../sessions/recent-sign-in.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { sendMfaCode, verify2fa } from './challenge.js';
@@ -31,7 +32,7 @@ const MfaEnrollmentPayload = builder.objectRef<{ user: UserRow; recoveryCodes: s
 const Verify2faInput = builder.inputType('Verify2faInput', {
   fields: (t) => ({
     method: t.field({ type: MfaMethodEnum, required: true }),
-    code: t.string({ required: true, description: 'The 6-digit code (TOTP, SMS, EMAIL) or a recovery code such as 7K3Q-M9XD-2HTW.' }),
+    code: t.string({ required: true, description: 'The 6-digit code (TOTP, SMS, EMAIL) or a recovery code such as 7K3Q-M9XD-2HTW-P4RB (dashes and case do not matter).' }),
     setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies, as login does.' }),
   }),
 });
@@ -61,20 +62,33 @@ builder.mutationField('sendMfaCode', (t) =>
 builder.mutationField('startMfaEnrollment', (t) =>
   t.field({
     type: MfaEnrollment,
-    description: 'TOTP: returns the secret; SMS (phone required unless verified) and EMAIL: sends a code. Confirm with confirmMfaEnrollment. Only methods in MFA_METHODS.',
+    description:
+      'TOTP: returns the secret; SMS (phone required unless verified) and EMAIL: sends a code. Confirm with confirmMfaEnrollment. Only methods in MFA_METHODS. Needs a sign-in within the last 5 minutes (REAUTH_REQUIRED otherwise: sign in again).',
     authScopes: { authenticated: true },
     args: { method: t.arg({ type: MfaMethodEnum, required: true }), phone: t.arg.string() },
-    resolve: (_, args, ctx) => startMfaEnrollment(ctx.deps, requireAuth(ctx).userId, args, ctx.meta),
+    resolve: (_, args, ctx) => {
+      requireRecentSignIn(ctx.deps, requireAuth(ctx));
+      return startMfaEnrollment(ctx.deps, requireAuth(ctx).userId, args, ctx.meta);
+    },
   }),
 );
 
 builder.mutationField('confirmMfaEnrollment', (t) =>
   t.field({
     type: MfaEnrollmentPayload,
-    description: 'Enables the factor with a code from it. The first factor turns MFA on and returns 10 recovery codes, once.',
+    description:
+      'Enables the factor with a code from it. The first factor turns MFA on and returns 10 recovery codes, once. Needs a sign-in within the last 5 minutes (REAUTH_REQUIRED otherwise).',
     authScopes: { authenticated: true },
-    args: { method: t.arg({ type: MfaMethodEnum, required: true }), code: t.arg.string({ required: true }) },
-    resolve: (_, args, ctx) => confirmMfaEnrollment(ctx.deps, requireAuth(ctx).userId, args, ctx.meta),
+    args: {
+      method: t.arg({ type: MfaMethodEnum, required: true }),
+      code: t.arg.string({ required: true }),
+      endOtherSessions: t.arg.boolean({ description: 'Also end every other session of the account (not this one), e.g. one opened before MFA was on. Default false.' }),
+    },
+    resolve: (_, args, ctx) => {
+      const auth = requireAuth(ctx);
+      requireRecentSignIn(ctx.deps, auth);
+      return confirmMfaEnrollment(ctx.deps, auth.userId, { ...args, keepSessionId: auth.sessionId }, ctx.meta);
+    },
   }),
 );
 
@@ -88,8 +102,12 @@ builder.mutationField('removeMfaMethod', (t) =>
       method: t.arg({ type: MfaMethodEnum, required: true }),
       password: t.arg.string({ required: true }),
       code: t.arg.string({ required: true }),
+      endOtherSessions: t.arg.boolean({ description: 'Also end every other session of the account (not this one), e.g. one the removed factor signed in. Default false.' }),
     },
-    resolve: (_, args, ctx) => removeMfaMethod(ctx.deps, requireAuth(ctx).userId, args, ctx.meta),
+    resolve: (_, args, ctx) => {
+      const auth = requireAuth(ctx);
+      return removeMfaMethod(ctx.deps, auth.userId, { ...args, keepSessionId: auth.sessionId }, ctx.meta);
+    },
   }),
 );
 

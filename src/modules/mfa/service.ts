@@ -13,6 +13,7 @@ import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
+import { endOtherSessions } from '../sessions/recent-sign-in.js';
 import { checkFactorCode, noteMfaFailure, reauthCodeKey, type MfaMethod } from './challenge.js';
 import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
@@ -71,7 +72,7 @@ export async function startMfaEnrollment(deps: Deps, userId: string, input: { me
 export async function confirmMfaEnrollment(
   deps: Deps,
   userId: string,
-  input: { method: MfaMethod; code: string },
+  input: { method: MfaMethod; code: string } & OtherSessions,
   meta: RequestMeta,
 ): Promise<{ user: UserRow; recoveryCodes: string[] | null }> {
   await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
@@ -113,7 +114,15 @@ export async function confirmMfaEnrollment(
     return { user: row, recoveryCodes };
   });
   sendNotice(deps, result.user, 'mfa_enabled', { meta, params: { method } });
+  await maybeEndOtherSessions(deps, user.id, input, meta, 'mfa.enabled');
   return result;
+}
+
+/** endOtherSessions (default false) of confirmMfaEnrollment and removeMfaMethod; keepSessionId is the caller's. */
+type OtherSessions = { endOtherSessions?: boolean | null; keepSessionId?: string };
+
+async function maybeEndOtherSessions(deps: Deps, userId: string, input: OtherSessions, meta: RequestMeta, reason: string): Promise<void> {
+  if (input.endOtherSessions && input.keepSessionId) await endOtherSessions(deps, userId, input.keepSessionId, meta, reason);
 }
 
 function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
@@ -152,7 +161,7 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
 }
 
 /** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
-export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string }, meta: RequestMeta): Promise<UserRow> {
+export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string } & OtherSessions, meta: RequestMeta): Promise<UserRow> {
   if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
   const method = input.method;
   const user = await reauthenticate(deps, userId, { ...input, operation: 'removeMfaMethod' }, meta);
@@ -165,6 +174,7 @@ export async function removeMfaMethod(deps: Deps, userId: string, input: { metho
     return row;
   });
   sendNotice(deps, updated, 'mfa_disabled', { meta, params: { method } });
+  await maybeEndOtherSessions(deps, user.id, input, meta, 'mfa.disabled');
   return updated;
 }
 

@@ -28,7 +28,7 @@ export async function resetPassword(deps: Deps, input: { token: string; newPassw
   const user = pending ? await findUserById(deps.db, pending.userId) : null;
   if (!pending || !user || user.email !== pending.email) throw new InvalidTokenError();
   if (user.disabled) throw new AccountDisabledError();
-  checkPasswordPolicy(input.newPassword, { minLength: deps.config.passwordMinLength, email: user.email });
+  checkPasswordPolicy(input.newPassword, { minLength: deps.config.passwordMinLength, email: user.email, appName: deps.config.appName });
   const passwordHash = await deps.hasher.hash(normalizePassword(input.newPassword));
   const revoked = await deps.db.transaction(async (tx) => {
     const used = await consumeOneTimeToken(tx, input.token, 'password_reset', now);

@@ -47,7 +47,7 @@ export async function changePassword(
   meta: RequestMeta,
 ): Promise<boolean> {
   const user = await verifyCurrentPassword(deps, auth.userId, input.currentPassword, { operation: 'changePassword', meta });
-  checkPasswordPolicy(input.newPassword, { minLength: deps.config.passwordMinLength, email: user.email });
+  checkPasswordPolicy(input.newPassword, { minLength: deps.config.passwordMinLength, email: user.email, appName: deps.config.appName });
   const passwordHash = await deps.hasher.hash(normalizePassword(input.newPassword));
   await deps.db.transaction(async (tx) => {
     await updateUser(tx, user.id, { passwordHash, updatedAt: new Date(deps.clock.now()) });

@@ -30,7 +30,7 @@ export async function updateProfile(deps: Deps, userId: string, input: ProfileIn
       name: optionalText(input.name, 'name', 200),
       firstName: optionalText(input.firstName, 'firstName', 100),
       lastName: optionalText(input.lastName, 'lastName', 100),
-      bio: optionalText(input.bio, 'bio', 2000),
+      bio: optionalText(input.bio, 'bio', 2000, { multiline: true }),
       language: optionalLanguage(input.language),
       avatarUrl: optionalHttpUrl(input.avatarUrl, 'avatarUrl'),
     }).filter(([, v]) => v !== undefined),
