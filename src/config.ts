@@ -62,6 +62,14 @@ const envSchema = z.object({
   APP_URL: optionalUrl(['http', 'https']),
   /** postgres:// URL; PGlite under DATA_DIR when unset. */
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  /** Apply migrations at start; false when the service role does not own the tables (README "Audit log"). @default true */
+  DATABASE_MIGRATE: boolean(true),
+  /** A connection to Postgres not ready within this fails (postgres.js connect_timeout). @default 5s */
+  DATABASE_CONNECT_TIMEOUT: duration('5s'),
+  /** Postgres cancels a statement (and ends a transaction left idle) running longer (statement_timeout). @default 5s */
+  DATABASE_STATEMENT_TIMEOUT: duration('5s'),
+  /** A GraphQL request still running after this answers INTERNAL_SERVER_ERROR (a stalled database or store). @default 10s */
+  REQUEST_TIMEOUT: duration('10s'),
   /** redis:// URL; an in-process store when unset (single instance only). */
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   /** @default ./.data */
@@ -126,6 +134,10 @@ export type Config = Readonly<{
   appName: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  databaseMigrate: boolean;
+  databaseConnectTimeoutMs: number;
+  databaseStatementTimeoutMs: number;
+  requestTimeoutMs: number;
   dataDir: string;
   secretKey: string | undefined;
   adminEmail: string | undefined;
@@ -181,6 +193,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
   if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
   if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');
+  for (const key of ['DATABASE_CONNECT_TIMEOUT', 'DATABASE_STATEMENT_TIMEOUT', 'REQUEST_TIMEOUT'] as const) {
+    if (e[key] < 100) problems.push(`${key}: must be at least 100ms`);
+  }
   const abuse = abuseConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
 
@@ -193,6 +208,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appName: e.APP_NAME,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    databaseMigrate: e.DATABASE_MIGRATE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
+    requestTimeoutMs: e.REQUEST_TIMEOUT,
     dataDir: e.DATA_DIR,
     secretKey: e.SECRET_KEY,
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),

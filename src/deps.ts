@@ -58,11 +58,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const hasher = overrides.hasher ?? createArgon2Hasher();
-  const database = overrides.database ?? createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database =
+    overrides.database ??
+    createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs });
   const closers: Array<() => Promise<void>> = [];
   try {
     if (!overrides.database) closers.push(() => database.close());
-    await database.migrate();
+    if (config.databaseMigrate) await database.migrate();
     const store =
       overrides.store ??
       (config.redisUrl
