@@ -14,8 +14,10 @@ export type MessageInfo = { purpose: string; userId?: string | null };
 export type Messages = {
   /**
    * Queues a mail; returns at once, never throws. Call only after the transaction that made the
-   * secret commits: the row is written right after that commit, not inside it (a rollback must not
-   * leave a mail for a secret that does not exist, and the callers render after commit).
+   * secret commits. The queue row is written right after that commit, not inside it: codes live
+   * in the store, so there is no transaction to join, and link tokens are issued by callers that
+   * render the mail after their commit. A crash between that commit and this insert (a moment)
+   * loses the message; the user asks again. Once inserted, nothing loses it.
    */
   mail(mail: Mail, info: MessageInfo): void;
   sms(sms: Sms, info: MessageInfo): void;
