@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DbOrTx } from '../../db/client.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Mail, Mailer } from '../../shared/mailer.js';
 import { systemRandom, type Random } from '../../shared/random.js';
@@ -13,14 +14,22 @@ export type MessageInfo = { purpose: string; userId?: string | null };
 
 export type Messages = {
   /**
-   * Queues a mail; returns at once, never throws. Call only after the transaction that made the
-   * secret commits. The queue row is written right after that commit, not inside it: codes live
-   * in the store, so there is no transaction to join, and link tokens are issued by callers that
-   * render the mail after their commit. A crash between that commit and this insert (a moment)
-   * loses the message; the user asks again. Once inserted, nothing loses it.
+   * Queues a mail; returns at once, never throws. Call only after the secret is stored (its
+   * transaction committed): for codes, which live in the store and have no transaction to join.
+   * A crash between storing the code and this insert (a moment) loses the message; the user asks
+   * again. Once inserted, nothing loses it. Link mails use `mailIn` inside their token's transaction.
    */
   mail(mail: Mail, info: MessageInfo): void;
   sms(sms: Sms, info: MessageInfo): void;
+  /**
+   * Queues a mail inside `tx`, the transaction that creates its secret: the row commits with the
+   * secret or not at all, so not even a crash right after the commit loses it. Rejects when the
+   * insert fails (rolling the secret back with it). Call `wake()` after the commit for prompt
+   * delivery; without it the worker finds the row within a second.
+   */
+  mailIn(tx: DbOrTx, mail: Mail, info: MessageInfo): Promise<void>;
+  /** Looks for due messages now (after the commit of a `mailIn`). */
+  wake(): void;
   /**
    * Runs work that ends in a message (issuing a token, then mailing it) after the response, so
    * the answer's timing cannot tell whether there was anything to send. Failures are logged.
@@ -206,6 +215,14 @@ export function createMessages(opts: MessagesOptions): Messages {
     smsSender: opts.sms,
     mail: (mail, info) => enqueue('mail', JSON.stringify(mail), info),
     sms: (sms, info) => enqueue('sms', JSON.stringify(sms), info),
+    async mailIn(tx, mail, info) {
+      if (closed) throw new Error('messaging is closed');
+      const id = random.uuid();
+      await queue.add({ id, channel: 'mail', purpose: info.purpose, userId: info.userId ?? null, payload: JSON.stringify(mail) }, tx);
+      // Rolled back after all: idle() finds it is not pending and stops waiting for it.
+      own.add(id);
+    },
+    wake: () => schedule(0),
     defer,
     idle,
     async close(graceMs = 10_000) {

@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull, lte, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import type { Db, DbOrTx } from '../../db/client.js';
 import { decrypt, encrypt } from '../../shared/crypto.js';
 import { outboundMessages as m, type MessageChannel } from './tables.js';
 
@@ -15,7 +15,8 @@ export type ClaimedMessage = QueuedMessage & { attempts: number };
 export type MessageQueue = {
   /** true: rows outlive the process (Postgres, PGlite); false: in memory (unit tests). */
   readonly durable: boolean;
-  add(message: QueuedMessage): Promise<void>;
+  /** Inserts with `db` when given (the caller's transaction), else on the queue's own handle. */
+  add(message: QueuedMessage, db?: DbOrTx): Promise<void>;
   /** Up to `limit` due messages nobody holds, claimed by `owner` for `claimMs`. */
   claim(owner: string, limit: number, claimMs: number): Promise<ClaimedMessage[]>;
   /** Delivered: the row (and the secret in it) is deleted. */
@@ -45,9 +46,9 @@ export function createPostgresQueue(db: Db, key: Buffer): MessageQueue {
   const held = (id: string, owner: string) => and(eq(m.id, id), eq(m.claimedBy, owner));
   return {
     durable: true,
-    async add(message) {
+    async add(message, tx = db) {
       const { payload, ...rest } = message;
-      await db.insert(m).values({ ...rest, payloadEnc: encrypt(key, payload) });
+      await tx.insert(m).values({ ...rest, payloadEnc: encrypt(key, payload) });
     },
     async claim(owner, limit, claimMs) {
       const due = db
