@@ -88,6 +88,7 @@ export function createMessages(opts: MessagesOptions): Messages {
   const own = new Set<string>();
   const adding = new Set<Promise<void>>();
   const deferred = new Set<Promise<void>>();
+  const sending = new Set<Promise<void>>();
   let closing = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -119,13 +120,25 @@ export function createMessages(opts: MessagesOptions): Messages {
     await queue.done(row.id, owner);
   }
 
-  /** Claims and delivers due messages until none is left. */
+  /**
+   * Claims due messages while fewer than BATCH sends run, and starts their sends without waiting
+   * for them: one slow send (a silent SMTP server, 10 s) does not hold back the messages behind it.
+   */
   async function pass(): Promise<void> {
-    for (;;) {
-      if (closed) return;
-      const rows = await queue.claim(owner, BATCH, claimMs);
+    while (!closed && sending.size < BATCH) {
+      const rows = await queue.claim(owner, BATCH - sending.size, claimMs);
       if (!rows.length) return;
-      await Promise.all(rows.map((row) => deliver(row).catch((err: unknown) => logger.warn({ err, channel: row.channel, purpose: row.purpose }, 'message queue update failed'))));
+      for (const row of rows) {
+        const send: Promise<void> = deliver(row)
+          .catch((err: unknown) => logger.warn({ err, channel: row.channel, purpose: row.purpose }, 'message queue update failed'))
+          .finally(() => {
+            sending.delete(send);
+            // A slot is free, and idle() may be waiting for this very message.
+            for (const wake of passWaiters.splice(0)) wake();
+            schedule(0);
+          });
+        sending.add(send);
+      }
     }
   }
 
@@ -202,7 +215,8 @@ export function createMessages(opts: MessagesOptions): Messages {
       if (!own.size) return;
       await new Promise<void>((resolve) => {
         passWaiters.push(resolve);
-        if (!running) schedule(0);
+        // A send in progress wakes us when it ends; otherwise look now.
+        if (!running && !sending.size) schedule(0);
       });
     }
   }
@@ -230,7 +244,12 @@ export function createMessages(opts: MessagesOptions): Messages {
       // New deferred work is refused at once; messages from work still running are queued.
       closing = true;
       const grace = new AbortController();
-      const work = queue.durable ? settled().then(async () => void (await running)) : idle();
+      const inHand = async () => {
+        await settled();
+        await running;
+        await Promise.all([...sending]);
+      };
+      const work = queue.durable ? inHand() : idle();
       const drained = await Promise.race([work.then(() => true), sleep(graceMs, false, { signal: grace.signal }).catch(() => false)]);
       grace.abort();
       closed = true;
