@@ -11,6 +11,7 @@ import { loggedErrors, useErrorLogging } from './graphql/plugins/use-error-loggi
 import { useFieldRateLimits } from './graphql/plugins/use-field-rate-limits.js';
 import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
+import { useRequestTimeout, withRequestDeadline } from './graphql/plugins/use-request-timeout.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
 import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
@@ -87,9 +88,10 @@ export function createApp(deps: Deps): App {
     context: async ({ request, req, connectionParams, requestId }) => {
       const node = nodeRequestInfo(req);
       const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
-      return createContext({
+      const id = requestId ?? requestIdOf(request) ?? deps.random.uuid();
+      const context = createContext({
         deps,
-        requestId: requestId ?? requestIdOf(request) ?? deps.random.uuid(),
+        requestId: id,
         authorization: typeof fromParams === 'string' ? fromParams : (request?.headers.get('authorization') ?? req?.headers.authorization),
         userAgent: request?.headers.get('user-agent') ?? node.userAgent,
         remoteAddress: node.remoteAddress,
@@ -97,11 +99,13 @@ export function createApp(deps: Deps): App {
         // `request` is yoga's HTTP request; a WebSocket operation has none.
         cookies: request ? cookieJarOf(request) : null,
       });
+      return withRequestDeadline(context, { request, timeoutMs: config.requestTimeoutMs, logger, requestId: id });
     },
     plugins: [
       // First, so its clock starts before any other plugin's parse hook runs.
       useLatency(deps.latency),
       useRequestId(deps),
+      useRequestTimeout({ timeoutMs: config.requestTimeoutMs }),
       useRoutes(deps),
       useErrorLogging(deps),
       useCsrf(),

@@ -72,6 +72,14 @@ const envSchema = z.object({
     }),
   /** Redis Cluster through ioredis' Cluster client; REDIS_URL lists one or more seed nodes. @default false */
   REDIS_CLUSTER: boolean(false),
+  /** Apply migrations at start; false when the service role does not own the tables (README "Audit log"). @default true */
+  DATABASE_MIGRATE: boolean(true),
+  /** A connection to Postgres not ready within this fails (postgres.js connect_timeout). @default 5s */
+  DATABASE_CONNECT_TIMEOUT: duration('5s'),
+  /** Postgres cancels a statement (and ends a transaction left idle) running longer (statement_timeout). @default 5s */
+  DATABASE_STATEMENT_TIMEOUT: duration('5s'),
+  /** A GraphQL request still running after this answers INTERNAL_SERVER_ERROR (a stalled database or store). @default 10s */
+  REQUEST_TIMEOUT: duration('10s'),
   /** @default ./.data */
   DATA_DIR: z.string().min(1).default('./.data'),
   /** Encrypts signing keys (and later TOTP secrets) at rest. At least 32 characters. */
@@ -153,6 +161,10 @@ export type Config = Readonly<{
   redisUrl: string | undefined;
   /** REDIS_URL is a comma-separated list of Redis Cluster seed nodes. */
   redisCluster: boolean;
+  databaseMigrate: boolean;
+  databaseConnectTimeoutMs: number;
+  databaseStatementTimeoutMs: number;
+  requestTimeoutMs: number;
   dataDir: string;
   secretKey: string | undefined;
   adminEmail: string | undefined;
@@ -221,6 +233,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ACCESS_TOKEN_LEEWAY > 60_000) problems.push('ACCESS_TOKEN_LEEWAY: at most 60s (it extends every token past its exp)');
   const corsOrigins = parseOrigins(e.CORS_ORIGINS);
   if (corsOrigins === null) problems.push('CORS_ORIGINS: expected `*` or a comma-separated list of origins such as https://app.example.com');
+  for (const key of ['DATABASE_CONNECT_TIMEOUT', 'DATABASE_STATEMENT_TIMEOUT', 'REQUEST_TIMEOUT'] as const) {
+    if (e[key] < 100) problems.push(`${key}: must be at least 100ms`);
+  }
   const abuse = abuseConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
 
@@ -234,6 +249,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER,
+    databaseMigrate: e.DATABASE_MIGRATE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
+    requestTimeoutMs: e.REQUEST_TIMEOUT,
     dataDir: e.DATA_DIR,
     secretKey: e.SECRET_KEY,
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),

@@ -3,7 +3,8 @@ import { createDatabase, type Database, type Db } from './db/client.js';
 import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
 import { createLatencyRecorder, type LatencyRecorder } from './modules/analytics/latency.js';
 import { startAuditLive, type AuditLive } from './modules/audit/live.js';
-import { createMessages, type Messages } from './modules/messaging/delivery.js';
+import { createMessages, type Messages, type MessagesOptions } from './modules/messaging/delivery.js';
+import { createPostgresQueue } from './modules/messaging/queue.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -41,7 +42,7 @@ export type Deps = {
   audit: AuditLive;
   /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes. */
   mfaKeys: { totp: Buffer; recovery: Buffer };
-  /** Mail and SMS, delivered in the background after the transaction commits, with retries. */
+  /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits, delivered in the background with retries. */
   messages: Messages;
 };
 
@@ -58,11 +59,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const hasher = overrides.hasher ?? createArgon2Hasher();
-  const database = overrides.database ?? createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database =
+    overrides.database ??
+    createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs });
   const closers: Array<() => Promise<void>> = [];
   try {
     if (!overrides.database) closers.push(() => database.close());
-    await database.migrate();
+    if (config.databaseMigrate) await database.migrate();
     const store =
       overrides.store ??
       (config.redisUrl
@@ -93,7 +96,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
             })
           : null;
     // Last: nothing after it can fail, so it needs no closer here (its first step never throws).
-    const messages = createMessagesFor(config, logger, overrides.messageRetryDelaysMs);
+    // The queue's payloads hold one-time links and codes: encrypted under a key of their own.
+    const queue = createPostgresQueue(database.db, deriveKey(secret.key, 'message-queue'));
+    const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random });
     closers.push(() => messages.close());
     const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
     return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash, latency, audit, messages, mfaKeys };
@@ -108,13 +113,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
  * production (the embedded default: a developer clicks the link there) and without their
  * content in production, where a one-time secret must never reach a log (ASVS 5.0 V16.2.5).
  */
-function createMessagesFor(config: Config, logger: Logger, retryDelaysMs?: number[]): Messages {
+function createMessagesFor(config: Config, logger: Logger, options: Pick<MessagesOptions, 'retryDelaysMs' | 'queue' | 'random'>): Messages {
   const revealContent = !config.isProduction;
   const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger }) : createLogMailer({ logger, revealContent });
   const sms = config.smsWebhookUrl ? createWebhookSmsSender({ url: config.smsWebhookUrl }) : createLogSmsSender({ logger, revealContent });
   if (config.isProduction && !config.smtpUrl) logger.warn('no SMTP_URL: mails (verification, reset, magic links, codes) are not sent');
   if (config.isProduction && !config.smsWebhookUrl) logger.warn('no SMS_WEBHOOK_URL: SMS (phone verification, codes) are not sent');
-  return createMessages({ mailer, sms, logger, retryDelaysMs });
+  return createMessages({ mailer, sms, logger, ...options });
 }
 
 /** Releases what createDeps opened (the caller closes what it passed in). */

@@ -31,15 +31,25 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
  * postgres.js when `url` is set; otherwise PGlite under `dataDir/pgdata`
  * (`memory://` for a throwaway in-memory database). Same schema and migrations on both.
  */
-export function createDatabase(options: { url?: string; dataDir?: string; max?: number }): Database {
+export function createDatabase(options: DatabaseOptions): Database {
   if (options.url) {
+    const url = options.url;
     // onnotice: drizzle's migrator prints NOTICEs ("schema already exists") to stdout otherwise.
-    const client = postgres(options.url, { max: options.max ?? 10, onnotice: () => {} });
+    const client = postgres(url, { max: options.max ?? 10, onnotice: () => {}, ...failFast(options) });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
-      migrate: () => migrateLocked(client),
+      // On a client of its own without the statement timeout: building an index on a large
+      // table may take longer than any request should.
+      migrate: async () => {
+        const migrator = postgres(url, { max: 2, onnotice: () => {}, connect_timeout: failFast(options).connect_timeout });
+        try {
+          await migrateLocked(migrator);
+        } finally {
+          await migrator.end({ timeout: 5 });
+        }
+      },
       ping: async () => void (await client`select 1`),
       close: () => client.end({ timeout: 5 }),
     };
@@ -60,6 +70,34 @@ export function createDatabase(options: { url?: string; dataDir?: string; max?: 
       await client.close();
       unlock();
     },
+  };
+}
+
+export type DatabaseOptions = {
+  url?: string;
+  dataDir?: string;
+  max?: number;
+  /** A connection not ready within this fails. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Server-side limit on one statement, and on a transaction left idle. @default 5000 */
+  statementTimeoutMs?: number;
+};
+
+/**
+ * A stalled or unreachable Postgres must fail requests, not hang them (ASVS 5.0 V13.2: resource
+ * limits; the request deadline in use-request-timeout.ts covers a server that stops answering
+ * mid-query, which no server-side timeout can). statement_timeout cancels a statement stuck on a
+ * lock; idle_in_transaction_session_timeout frees the locks of a transaction its client forgot;
+ * idle_timeout drops pooled connections nobody used for a while (a half-dead one among them),
+ * and max_lifetime renews the rest.
+ */
+function failFast(options: DatabaseOptions) {
+  const statementMs = options.statementTimeoutMs ?? 5000;
+  return {
+    connect_timeout: Math.max(1, Math.ceil((options.connectTimeoutMs ?? 5000) / 1000)),
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    connection: { statement_timeout: statementMs, idle_in_transaction_session_timeout: statementMs * 2 },
   };
 }
 

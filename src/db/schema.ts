@@ -5,3 +5,4 @@ export { auditEvents } from '../modules/audit/tables.js';
 export { signingKeys } from '../modules/tokens/tables.js';
 export { oneTimeTokens } from '../modules/verification/tables.js';
 export { mfaFactors, recoveryCodes } from '../modules/mfa/tables.js';
+export { outboundMessages } from '../modules/messaging/tables.js';

@@ -20,6 +20,10 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
     ip: t.exposeString('ip', { nullable: true }),
     userAgent: t.exposeString('userAgent', { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    requestId: t.exposeString('requestId', {
+      nullable: true,
+      description: 'The X-Request-Id of the request that caused it, as in its response header and log lines (null on events recorded before this field existed).',
+    }),
   }),
 });
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.js';
 import { createSubscriberAccess, invalidationOf, type SubscriberAccess } from './access.js';
-import { createAuditFeed, type AuditFeed } from './feed.js';
+import { createAuditFeed, type AuditFeed, type FeedHealth } from './feed.js';
 import { startAuditRelay, type AuditRelay, type RelayOptions } from './relay.js';
 
 /** Live audit events on this instance: the relay (publishing when it leads), the feed and the access checks. */
@@ -17,11 +17,12 @@ export type AuditLive = {
  * after the relay's first attempt to lead, so an instance that starts first publishes every
  * event committed after its start.
  */
-export async function startAuditLive(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>, options: { relay?: RelayOptions; accessTtlMs?: number } = {}): Promise<AuditLive> {
+export async function startAuditLive(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>, options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {}): Promise<AuditLive> {
   const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });
   const feed = createAuditFeed({
     pubsub: deps.store.pubsub,
     logger: deps.logger,
+    health: { ping: () => deps.store.ping(), ...options.health },
     beforeDispatch: (event) => {
       const stale = invalidationOf(event);
       if (stale !== undefined) access.invalidate(stale);

@@ -19,6 +19,7 @@ const eventColumns = {
   ip: a.ip,
   userAgent: a.userAgent,
   metadata: a.metadata,
+  requestId: a.requestId,
 };
 const columns = {
   ...eventColumns,

@@ -38,8 +38,8 @@ export type AuditRelay = {
 type RelayDeps = Pick<Deps, 'db' | 'store' | 'logger' | 'random'>;
 
 export function serializeAuditEvent(event: AuditEvent): string {
-  const { id, at, action, outcome, actorId, userId, ip, userAgent, metadata } = event;
-  return JSON.stringify({ id, at: at.toISOString(), action, outcome, actorId, userId, ip, userAgent, metadata });
+  const { id, at, action, outcome, actorId, userId, ip, userAgent, metadata, requestId } = event;
+  return JSON.stringify({ id, at: at.toISOString(), action, outcome, actorId, userId, ip, userAgent, metadata, requestId });
 }
 
 /**

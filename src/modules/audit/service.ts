@@ -51,6 +51,8 @@ export async function recordAudit(deps: Pick<Deps, 'clock' | 'random'>, db: DbOr
     ip: input.meta.ip,
     userAgent: input.meta.userAgent?.slice(0, 512) ?? null,
     metadata: input.metadata ? (sanitizeMetadata(input.metadata) as Record<string, unknown>) : null,
+    // Sanitised where it is made (use-request-id.ts: at most 64 of [A-Za-z0-9._-]).
+    requestId: input.meta.requestId.slice(0, 64),
   } as const;
   await db.insert(auditEvents).values(row);
   return row;

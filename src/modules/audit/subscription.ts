@@ -37,12 +37,19 @@ export async function openAuditSubscription(
   let wake: (() => void) | null = null;
   let done = false;
   let overflow = false;
-  const stopListening = await live.feed.listen((event) => {
-    if (done || !matchesAuditFilter(event, options.filter)) return;
-    if (queue.length >= MAX_BACKLOG) overflow = true;
-    else queue.push(event);
-    wake?.();
-  });
+  let lost: { cause: unknown } | null = null;
+  const stopListening = await live.feed.listen(
+    (event) => {
+      if (done || !matchesAuditFilter(event, options.filter)) return;
+      if (queue.length >= MAX_BACKLOG) overflow = true;
+      else queue.push(event);
+      wake?.();
+    },
+    (cause) => {
+      lost = { cause };
+      wake?.();
+    },
+  );
   const finish = () => {
     done = true;
     queue.length = 0;
@@ -60,6 +67,8 @@ export async function openAuditSubscription(
       for (;;) {
         if (done) return { done: true, value: undefined };
         if (overflow) return end('TOO_SLOW');
+        // The store stopped answering: end now rather than wait for events that cannot come.
+        if (lost) return end('UNAVAILABLE', (lost as { cause: unknown }).cause);
         const event = queue.shift();
         if (!event) {
           await new Promise<void>((resolve) => (wake = resolve));

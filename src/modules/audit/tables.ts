@@ -13,6 +13,11 @@ const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 
  * row, `seq` the insertion order. A relay reads rows by (tx, seq) only from transactions older
  * than every transaction still running (pg_snapshot_xmin), so no row can appear later behind
  * its cursor, whatever order transactions commit in.
+ *
+ * Append-only: migration 0004 adds triggers that refuse UPDATE, DELETE (per row) and TRUNCATE
+ * (per statement) for every role, the owner and superusers included, so the service cannot
+ * rewrite its own trail (ASVS 5.0 V16.4.2: logs protected from modification). README
+ * "Audit log" says how a retention job prunes old rows.
  */
 export const auditEvents = pgTable(
   'audit_events',
@@ -26,6 +31,8 @@ export const auditEvents = pgTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    /** The request that caused it (X-Request-Id): ties the row to the request's log lines. Null on rows from before 0004. */
+    requestId: text('request_id'),
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
     tx: xid8('tx').notNull().default(sql`pg_current_xact_id()`),
   },

@@ -1,3 +1,4 @@
+import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { RateLimitedError } from '../abuse/errors.js';
@@ -27,6 +28,15 @@ function linkFor(deps: Pick<Deps, 'config'>, kind: LinkKind, token: string): str
 export function sendLinkMail(deps: SendDeps, user: Recipient, kind: LinkKind, token: string, ttlMs: number): void {
   const mail = renderMail(kind, { appName: deps.config.appName, language: user.language, link: linkFor(deps, kind, token), expiresInMinutes: Math.round(ttlMs / 60_000) });
   deps.messages.mail({ to: user.email, ...mail }, { purpose: kind, userId: user.id });
+}
+
+/**
+ * Queues a mail with a one-time link inside `tx`, the transaction that issues its token: the
+ * queued mail commits with the token (wake the worker after the commit: deps.messages.wake()).
+ */
+export async function queueLinkMail(deps: SendDeps, tx: DbOrTx, user: Recipient, kind: LinkKind, token: string, ttlMs: number): Promise<void> {
+  const mail = renderMail(kind, { appName: deps.config.appName, language: user.language, link: linkFor(deps, kind, token), expiresInMinutes: Math.round(ttlMs / 60_000) });
+  await deps.messages.mailIn(tx, { to: user.email, ...mail }, { purpose: kind, userId: user.id });
 }
 
 /** Queues a mail with a code (MFA: a sign-in code, or the code that enrolls the address). */

@@ -3,7 +3,7 @@ import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { checkCaptchaIfRequired } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceRecipientLimits, enforceSendIpLimit, sendLinkMail, type LinkKind } from '../messaging/send.js';
+import { enforceRecipientLimits, enforceSendIpLimit, queueLinkMail, type LinkKind } from '../messaging/send.js';
 import { findUserByEmail } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail } from '../users/validation.js';
@@ -22,13 +22,15 @@ export const LINKS: Readonly<Record<LinkKind, { purpose: TokenPurpose; ttlMs: nu
 };
 
 /**
- * Issues the token of a link for a user inside `tx` (voiding older ones of its purpose) and
- * returns the send to run once `tx` has committed: a mail must never carry a token that was rolled back.
+ * Issues the token of a link for a user inside `tx` (voiding older ones of its purpose), queues
+ * its mail in the same transaction (durable queue: the mail exists exactly when the token does),
+ * and returns what to run once `tx` has committed: waking the worker, so it goes out at once.
  */
 export async function prepareLink(deps: Deps, tx: DbOrTx, user: UserRow, kind: LinkKind): Promise<() => void> {
   const { purpose, ttlMs } = LINKS[kind];
   const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose, now: deps.clock.now(), ttlMs });
-  return () => sendLinkMail(deps, user, kind, token, ttlMs);
+  await queueLinkMail(deps, tx, user, kind, token, ttlMs);
+  return () => deps.messages.wake();
 }
 
 /**
