@@ -16,6 +16,7 @@ import { corsOptions } from './graphql/cors.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
+import { usePages } from './graphql/plugins/use-pages.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
 import { schema } from './graphql/schema.js';
@@ -90,6 +91,7 @@ export function createApp(deps: Deps): App {
       useLatency(deps.latency),
       useRequestId(deps),
       useRoutes(deps),
+      usePages(config),
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),
