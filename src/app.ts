@@ -13,6 +13,7 @@ import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
 import { corsOptions } from './graphql/cors.js';
+import { createGraphiQLRenderer, graphiqlOptions } from './graphql/graphiql.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
@@ -62,7 +63,8 @@ export function createApp(deps: Deps): App {
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: !config.isProduction,
+    graphiql: config.isProduction ? false : graphiqlOptions(config.appName),
+    renderGraphiQL: createGraphiQLRenderer(),
     landingPage: false,
     // One operation per request: a batch would multiply every per-request limit below.
     batching: false,
