@@ -57,6 +57,27 @@ function yogaLogger(logger: Logger) {
   };
 }
 
+/**
+ * graphql-ws prints every socket error to stderr with its stack ("Internal error emitted on a
+ * WebSocket socket"), e.g. a message over REQUEST_BODY_LIMIT (ws has already closed that socket
+ * with 1009). Log it once, as a structured warning, instead; and the server's own errors (a
+ * port in use, forwarded from the HTTP server) are start()'s to report.
+ */
+function quietWebSocketErrors(wss: WebSocketServer, listening: () => boolean, logger: Logger): void {
+  wss.removeAllListeners('error');
+  wss.on('error', (error) => {
+    if (listening()) logger.error({ err: error }, 'websocket server error');
+  });
+  // After graphql-ws's own 'connection' listener, which adds the one to replace.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      logger.warn({ err: { type: error.name, message: error.message, code: error.code } }, 'websocket connection error');
+      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal server error');
+    });
+  });
+}
+
 /** One port: yoga for HTTP (GraphQL, SSE and the plain routes) and graphql-ws on the same path. */
 export function createApp(deps: Deps): App {
   const { config, logger } = deps;
@@ -141,6 +162,7 @@ export function createApp(deps: Deps): App {
     },
     wss,
   );
+  quietWebSocketErrors(wss, () => server.listening, logger);
 
   return {
     yoga,

@@ -1,7 +1,18 @@
+import { createServer } from 'node:net';
 import { createApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { closeDeps, createDeps } from './deps.js';
+
+/** True when host:port can be bound now (0 asks for any free port: always true). */
+function portIsFree(port: number, host: string): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
 
 async function main() {
   let config;
@@ -13,6 +24,12 @@ async function main() {
       process.exit(1);
     }
     throw error;
+  }
+  // Before anything else: a port in use must not cost a migration, a generated secret or the
+  // one-time admin password printed for a server that never starts.
+  if (!(await portIsFree(config.port, config.host))) {
+    console.error(`Port ${config.port} on ${config.host} is already in use (another gateway running?). Stop it, or set PORT.`);
+    process.exit(1);
   }
   const deps = await createDeps(config);
   await bootstrap(deps);
