@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { createApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { closeDeps, createDeps } from './deps.js';
 
 /** True when host:port can be bound now (0 asks for any free port: always true). */
@@ -15,7 +15,7 @@ function portIsFree(port: number, host: string): Promise<boolean> {
 }
 
 async function main() {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {

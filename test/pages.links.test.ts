@@ -8,7 +8,7 @@ function pageOperations(): Map<string, string> {
   const source = readFileSync(new URL('../src/pages/pages.js', import.meta.url), 'utf8');
   const auth = /const AUTH = '([^']+)'/.exec(source)?.[1] ?? '';
   const docs = [...source.matchAll(/[`'](mutation (\w+)[^`']*)[`']/g)];
-  return new Map(docs.map((m) => [m[2]!, m[1]!.replaceAll('${AUTH}', auth)]));
+  return new Map(docs.map((m) => [m[2]!, m[1]!.replace(/\$\{AUTH\}/g, auth)]));
 }
 
 /** What the page's script sends: a same-origin JSON POST with the CSRF header (and the cookies). */

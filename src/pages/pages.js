@@ -42,13 +42,13 @@ function onSubmit(form, action) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => (b.disabled = true));
+    for (const b of buttons) b.disabled = true;
     try {
       await action(new FormData(form));
     } catch (error) {
       fail(error);
     } finally {
-      buttons.forEach((b) => (b.disabled = false));
+      for (const b of buttons) b.disabled = false;
     }
   });
 }
