@@ -34,10 +34,13 @@ async function main() {
   const deps = await createDeps(config);
   await bootstrap(deps);
   const app = createApp(deps);
-  const { url } = await app.start();
+  const { url: listening } = await app.start();
+  // PUBLIC_URL, not the bound address: it is the origin in tokens, links and cookies, and a
+  // browser treats localhost and 127.0.0.1 as two sites (cookies set on one never reach the other).
+  const url = `${config.publicUrl}/graphql`;
   deps.logger.info(
-    { url, database: deps.database.kind, store: deps.store.kind, env: config.nodeEnv },
-    `graphql-auth-gateway listening on ${url}`,
+    { url, listening, database: deps.database.kind, store: deps.store.kind, env: config.nodeEnv },
+    `graphql-auth-gateway ready at ${url} (listening on ${listening})`,
   );
 
   let stopping = false;

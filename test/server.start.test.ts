@@ -5,21 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, SECRET_KEY, type Shared } from './support/app.js';
+import { backends, createShared, createTestApp, SECRET_KEY, type Shared } from './support/app.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
-/** Runs `npm start`'s command (tsx src/main.ts) to its exit, with only `env` set. */
-function runMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** Runs a TypeScript entry point as its npm script does (tsx) to its exit, with only `env` set; `until` ends it early (SIGTERM). */
+function runMain(env: Record<string, string>, script = 'src/main.ts', until?: (output: string) => boolean): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const read = (chunk: Buffer) => {
+      output += chunk;
+      if (until?.(output)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, output }));
   });
@@ -55,6 +59,42 @@ describe.each(backends())('start with the port in use (%s)', (backend) => {
       const tables = await sql`select table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')`;
       await sql.end();
       expect(tables).toHaveLength(0);
+    }
+  });
+});
+
+describe.each(backends())('start-up output and keys:rotate (%s)', (backend) => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'gateway-out-'));
+    const shared = await createShared(backend, dataDir);
+    env = { NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0', SECRET_KEY, ...shared.env };
+  });
+  afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('regression: the banner names PUBLIC_URL (localhost, as in tokens and links), and the bound address beside it', async () => {
+    const { output } = await runMain(env, 'src/main.ts', (out) => out.includes('ready at'));
+    const banner = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => String(l.msg).includes('ready at'));
+    expect(banner).toMatchObject({ url: 'http://localhost:0/graphql', listening: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/) });
+    expect(banner.msg).toMatch(/^graphql-auth-gateway ready at http:\/\/localhost:0\/graphql \(listening on http:\/\/127\.0\.0\.1:\d+\/graphql\)$/);
+  });
+
+  it('regression: keys:rotate prints the new kid, and the old one as still signing (it printed the old kid as current)', async () => {
+    const { code, output } = await runMain(env, 'src/scripts/rotate-keys.ts');
+    expect(code).toBe(0);
+    const printed = /signing key rotated: new kid (\S+) \(published now, signs from (\S+)\); kid (\S+) signs until then/.exec(output);
+    expect(printed, output).not.toBeNull();
+    const [, added, , old] = printed!;
+    expect(added).not.toBe(old);
+    const app = await createTestApp(backend === 'embedded' ? { backend, env: { DATA_DIR: dataDir } } : { backend, env: { DATABASE_URL: env.DATABASE_URL!, REDIS_URL: env.REDIS_URL! } });
+    try {
+      expect(app.deps.keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([added, old]));
+      expect(app.deps.keys.current().kid).toBe(old);
+    } finally {
+      await app.close();
     }
   });
 });
