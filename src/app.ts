@@ -16,9 +16,11 @@ import { useArmor } from './graphql/plugins/use-armor.js';
 import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
 import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
 import { corsOptions, originAllowed } from './graphql/cors.js';
+import { createGraphiQLRenderer, graphiqlOptions } from './graphql/graphiql.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
+import { usePages } from './graphql/plugins/use-pages.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
 import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
@@ -69,13 +71,35 @@ function tooManySubscriptions(config: Deps['config']): GraphQLError {
   return new GraphQLError(`Too many operations on this connection${detail}: complete one first`, { extensions: { code: 'BAD_USER_INPUT' } });
 }
 
+/**
+ * graphql-ws prints every socket error to stderr with its stack ("Internal error emitted on a
+ * WebSocket socket"), e.g. a message over REQUEST_BODY_LIMIT (ws has already closed that socket
+ * with 1009). Log it once, as a structured warning, instead; and the server's own errors (a
+ * port in use, forwarded from the HTTP server) are start()'s to report.
+ */
+function quietWebSocketErrors(wss: WebSocketServer, listening: () => boolean, logger: Logger): void {
+  wss.removeAllListeners('error');
+  wss.on('error', (error) => {
+    if (listening()) logger.error({ err: error }, 'websocket server error');
+  });
+  // After graphql-ws's own 'connection' listener, which adds the one to replace.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      logger.warn({ err: { type: error.name, message: error.message, code: error.code } }, 'websocket connection error');
+      if (socket.readyState === socket.OPEN) socket.close(1011, 'Internal server error');
+    });
+  });
+}
+
 /** One port: yoga for HTTP (GraphQL, SSE and the plain routes) and graphql-ws on the same path. */
 export function createApp(deps: Deps): App {
   const { config, logger } = deps;
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: !config.isProduction,
+    graphiql: config.isProduction ? false : graphiqlOptions(config.appName),
+    renderGraphiQL: createGraphiQLRenderer(),
     landingPage: false,
     // One operation per request: a batch would multiply every per-request limit below.
     batching: false,
@@ -107,6 +131,7 @@ export function createApp(deps: Deps): App {
       useRequestId(deps),
       useRequestTimeout({ timeoutMs: config.requestTimeoutMs }),
       useRoutes(deps),
+      usePages(config),
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),
@@ -167,6 +192,7 @@ export function createApp(deps: Deps): App {
     },
     wss,
   );
+  quietWebSocketErrors(wss, () => server.listening, logger);
 
   return {
     yoga,

@@ -9,7 +9,7 @@ import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { deriveKey } from './shared/crypto.js';
-import { createLogger, type Logger } from './shared/logger.js';
+import { createLogger, wantsPrettyLogs, type Logger } from './shared/logger.js';
 import { createLogMailer, createSmtpMailer } from './shared/mailer.js';
 import { createArgon2Hasher, type PasswordHasher } from './shared/password-hasher.js';
 import { systemRandom, type Random } from './shared/random.js';
@@ -55,7 +55,7 @@ export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | '
 
 /** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: wantsPrettyLogs({ isProduction: config.isProduction, isTTY: process.stdout.isTTY }) });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const hasher = overrides.hasher ?? createArgon2Hasher();

@@ -11,7 +11,9 @@ const ADMIN_PASSWORD = 'root admin password 42';
 const CATALOGUE = ['users:read', 'users:write', 'users:delete', 'roles:read', 'roles:write', 'roles:assign', 'sessions:revoke', 'audit:read', 'analytics:read'];
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** State that outlives an app: a temp DATA_DIR on the embedded backend (memory:// dies with the app). */
 async function durableShared(backend: Backend): Promise<Shared> {

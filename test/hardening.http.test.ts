@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { CSRF_HEADER } from '../src/graphql/plugins/use-csrf.js';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
@@ -17,7 +17,18 @@ function setup(app: () => TestApp) {
   /** A sign-up sent the way a cross-site page could send it; the account must not exist afterwards. */
   const registerBody = (email: string) => JSON.stringify({ query: REGISTER, variables: { input: { email, password: PASSWORD } } });
   const accountExists = async (email: string) => codeOf(await login(app(), email)) === null;
-  return { send, registerBody, accountExists };
+  /** Regression (issue 12): 400 in development, 200 in production, and the body echoed twice. */
+  const expectNotJsonRefused = async () => {
+    const body = 'hello {"query": "{ me { id } }", "secret": "s3cr3t-value"';
+    for (const accept of [undefined, 'application/json', 'application/graphql-response+json']) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(accept ? { accept } : {}) };
+      const response = await send({ method: 'POST', headers, body });
+      expect(response.status, String(accept)).toBe(400);
+      expect(response.body.errors?.map((e) => [e.message, e.extensions.code])).toEqual([['POST body sent invalid JSON.', 'BAD_USER_INPUT']]);
+      expect(response.text).not.toContain('s3cr3t-value');
+    }
+  };
+  return { send, registerBody, accountExists, expectNotJsonRefused };
 }
 
 describe.each(backends())('HTTP hardening (%s)', (backend) => {
@@ -26,7 +37,11 @@ describe.each(backends())('HTTP hardening (%s)', (backend) => {
     app = await createTestApp(await createShared(backend));
   });
   afterAll(() => app?.close());
-  const { send, registerBody, accountExists } = setup(() => app);
+  const { send, registerBody, accountExists, expectNotJsonRefused } = setup(() => app);
+
+  it('regression: a body that is not JSON answers 400 BAD_USER_INPUT for every Accept, without echoing the body', async () => {
+    await expectNotJsonRefused();
+  });
 
   it('a plain JSON POST with a bearer token needs no extra header', async () => {
     const user = await signUp(app);
@@ -119,13 +134,37 @@ describe.each(backends())('HTTP hardening (%s)', (backend) => {
     expect(streamed.status).toBe(413);
   });
 
+  let listening: Promise<string> | undefined;
+  const wsUrl = () => (listening ??= app.listen().then((url) => url.replace(/^http/, 'ws')));
+
   it('a WebSocket message over REQUEST_BODY_LIMIT closes the connection (1009)', async () => {
-    const url = (await app.listen()).replace(/^http/, 'ws');
+    const url = await wsUrl();
     const socket = new WebSocket(url, 'graphql-transport-ws');
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(app.deps.config.abuse.requestBodyLimit) } }));
     expect(await closed).toBe(1009);
+  });
+
+  it('regression: a WebSocket message over the limit is logged once as a warning, not printed to stderr with a stack', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const url = await wsUrl();
+      const socket = new WebSocket(url, 'graphql-transport-ws');
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      const before = app.logs.length;
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(app.deps.config.abuse.requestBodyLimit) } }));
+      expect(await closed).toBe(1009);
+      await vi.waitFor(() => expect(app.logs.length).toBeGreaterThan(before));
+      const warnings = app.logs.slice(before).map((l) => JSON.parse(l)).filter((l) => l.msg === 'websocket connection error');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, err: { type: 'RangeError', message: 'Max payload size exceeded' } });
+      expect(warnings[0].err.stack).toBeUndefined();
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
   });
 });
 
@@ -135,7 +174,11 @@ describe.runIf(backends().includes('real'))('no error details in production (rea
     app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production' } });
   });
   afterAll(() => app?.close());
-  const { send } = setup(() => app);
+  const { send, expectNotJsonRefused } = setup(() => app);
+
+  it('regression: a body that is not JSON answers 400 here too (it was 200), without echoing the body', async () => {
+    await expectNotJsonRefused();
+  });
 
   /** Every key of a JSON value, at any depth. */
   const keysOf = (value: unknown): string[] =>

@@ -6,7 +6,7 @@ import { sanitizeMetadata } from '../src/modules/audit/service.js';
 import { users } from '../src/modules/users/tables.js';
 import { sha256 } from '../src/shared/crypto.js';
 import { createLogger, serializeError } from '../src/shared/logger.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createShared, createTestApp, type GqlResult, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 
 type Issued = { accessToken: string; refreshToken: string };
@@ -115,7 +115,7 @@ describe.each(backends())('secrets stay out of logs and the audit trail (%s)', (
       throw new Error('db exploded with secret s3cr3t');
     };
     const from = app.logs.length;
-    let result;
+    let result: GqlResult;
     try {
       result = await app.gql(`{ mySessions { id } }`, {}, { token: user.accessToken, headers: { 'x-request-id': 'req-test-123' } });
     } finally {

@@ -55,6 +55,18 @@ describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
     expect(await response.text()).toContain('GraphiQL');
   });
 
+  it('regression: GraphiQL loads nothing from another host (works offline) and opens with register/login and the Authorization hint', async () => {
+    const response = await app.fetch('/graphql', { headers: { accept: 'text/html' } });
+    const html = await response.text();
+    // Yoga's default page loaded its script and stylesheet from unpkg.com at run time.
+    const external = [...html.matchAll(/<(?:script|link|img)\b[^>]*\s(?:src|href)="((?:https?:)?\/\/[^"]*)"/g)].map((m) => m[1]);
+    expect(external).toEqual([]);
+    expect(html).not.toContain('unpkg.com');
+    expect(html).toContain('mutation Register');
+    expect(html).toContain('mutation Login');
+    expect(html).toContain('Authorization');
+  });
+
   it('answers malformed operations with BAD_USER_INPUT, never a masked error', async () => {
     const unknown = await app.gql('{ nope }');
     expect(unknown.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');

@@ -28,10 +28,20 @@ export function maskError(error: unknown, message: string, options: { production
     // unparsable body: an error detail, kept out of production answers.
     const extensions: Record<string, unknown> = { ...original.extensions, code };
     if (options.production) delete extensions.originalError;
+    if (original.message === INVALID_JSON) {
+      // A body that is not JSON is no GraphQL request at all: 400 whatever the Accept header
+      // (yoga's `spec` flag turned it into 200 for `application/json`), and the parser's message,
+      // which quotes the body (twice), is not sent back (ASVS 5.0 V16.5.1: no input reflected).
+      extensions.http = { status: 400 };
+      delete extensions.originalError;
+    }
     return new GraphQLError(text, { ...pick(original), path: path ?? original.path, extensions });
   }
   return new GraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
+
+/** Yoga's message for a POST body that does not parse as JSON (request-parser/post-json). */
+const INVALID_JSON = 'POST body sent invalid JSON.';
 
 /** "Did you mean ...?" maps the schema for a caller who may not read it (introspection is off in production). */
 export function withoutSuggestions(message: string): string {

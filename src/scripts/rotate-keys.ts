@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { closeDeps, createDeps } from '../deps.js';
+import { PUBLISH_AHEAD_MS } from '../modules/tokens/keys.js';
 
 /**
  * `keys:rotate`: replaces the signing key. Running instances pick the new key up within a minute
@@ -20,10 +21,16 @@ const deps = await createDeps(loadConfig());
 try {
   if (values.revoke) {
     const revoked = await deps.keys.revoke(positionals[0]);
-    console.log(`signing key ${revoked} revoked; current kid ${deps.keys.current().kid}`);
+    console.log(`signing key ${revoked} revoked: a new key signs now (kid ${deps.keys.current().kid})`);
   } else {
+    const before = new Set(deps.keys.jwks().keys.map((k) => k.kid));
+    const signing = deps.keys.current().kid;
     await deps.keys.rotate();
-    console.log(`signing key rotated; current kid ${deps.keys.current().kid}`);
+    const added = deps.keys.jwks().keys.find((k) => !before.has(k.kid))?.kid;
+    // The new key is published now but signs only after PUBLISH_AHEAD_MS (verifiers' JWKS caches
+    // must know it first): until then the old key is still the one that signs.
+    const from = new Date(deps.clock.now() + PUBLISH_AHEAD_MS).toISOString();
+    console.log(`signing key rotated: new kid ${added} (published now, signs from ${from}); kid ${signing} signs until then`);
   }
 } finally {
   await closeDeps(deps);

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -24,8 +25,13 @@ const REDACT = [
   '*.variables',
 ];
 
-/** Creates the process logger; tests pass a destination to read what was logged. */
-export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+/**
+ * Creates the process logger; tests pass a destination to read what was logged. `pretty`
+ * (a developer's terminal, see wantsPrettyLogs) prints readable lines and mails as blocks
+ * instead of JSON; the same redaction applies, since it happens before formatting.
+ */
+export function createLogger(options: { level: string; destination?: DestinationStream; pretty?: boolean }): Logger {
+  const destination = options.pretty ? prettyStream(options.destination) : options.destination;
   return pino(
     {
       level: options.level,
@@ -33,8 +39,33 @@ export function createLogger(options: { level: string; destination?: Destination
       redact: { paths: REDACT, censor: '[redacted]' },
       serializers: { err: serializeError },
     },
-    options.destination,
+    destination,
   );
+}
+
+/** Pretty output only for a person: outside production, with stdout a terminal. JSON otherwise (log shippers). */
+export function wantsPrettyLogs(env: { isProduction: boolean; isTTY: boolean | undefined }): boolean {
+  return !env.isProduction && env.isTTY === true;
+}
+
+function prettyStream(destination?: DestinationStream): DestinationStream {
+  return PinoPretty({
+    sync: true,
+    colorize: !destination,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    ...(destination ? { destination } : {}),
+    customPrettifiers: { mail: (value) => messageBlock(value, 'mail'), sms: (value) => messageBlock(value, 'sms') },
+  });
+}
+
+/** A printed mail or SMS (the log mailer, no SMTP_URL) as a block a developer can read and click. */
+export function messageBlock(value: unknown, kind: 'mail' | 'sms'): string {
+  const m = (value ?? {}) as { to?: string; subject?: string; text?: string; body?: string };
+  const rule = '─'.repeat(72);
+  const head = [`To:      ${m.to ?? ''}`, ...(m.subject ? [`Subject: ${m.subject}`] : [])];
+  const text = (kind === 'sms' ? m.body : m.text) ?? '';
+  return ['', rule, ...head, '', ...text.split('\n'), rule].map((line) => (line ? `    ${line}` : '')).join('\n');
 }
 
 /**

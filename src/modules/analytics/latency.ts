@@ -38,7 +38,7 @@ export function bucketOf(ms: number): number {
   if (!(ms > BASE_MS)) return 0;
   // The epsilon keeps a duration equal to a bound (after floating-point rounding) in that bucket.
   const i = Math.ceil(PER_DOUBLING * Math.log2(ms / BASE_MS) - 1e-9);
-  return i < OVERFLOW ? i : OVERFLOW;
+  return Math.min(i, OVERFLOW);
 }
 
 /**

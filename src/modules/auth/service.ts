@@ -86,7 +86,7 @@ export async function login(
   const password = normalizePassword(input.password);
   const tooLong = [...password].length > PASSWORD_MAX_LENGTH;
   const verified = await deps.hasher.verify(user?.passwordHash ?? deps.dummyPasswordHash, tooLong ? '' : password);
-  if (!user || !user.passwordHash || !verified || tooLong) {
+  if (!user?.passwordHash || !verified || tooLong) {
     await recordAudit(deps, deps.db, {
       action: 'user.login_failed',
       outcome: 'FAILURE',

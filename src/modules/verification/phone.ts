@@ -10,7 +10,7 @@ export function normalizePhone(input: string, field = 'phone'): string {
   const text = input.trim();
   if (text.length > 32 || !text.startsWith('+')) throw new BadInputError('Enter the phone number in international format, e.g. +14155552671', field);
   const phone = parsePhoneNumberFromString(text);
-  if (!phone || !phone.isValid()) throw new BadInputError('Enter a valid phone number in international format, e.g. +14155552671', field);
+  if (!phone?.isValid()) throw new BadInputError('Enter a valid phone number in international format, e.g. +14155552671', field);
   return phone.number;
 }
 
