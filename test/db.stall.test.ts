@@ -34,7 +34,11 @@ async function startStallableProxy(target: URL) {
       paused = false;
       for (const flush of held.splice(0)) flush();
     },
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -58,7 +62,7 @@ describe.runIf(backends().includes('real'))('a stalled database (real)', () => {
     const user = await signUp(app);
     expectOk(await login(app, user.email));
     proxy.pause();
-    let stalled;
+    let stalled: Awaited<ReturnType<typeof login>>;
     try {
       stalled = await login(app, user.email, undefined, { 'x-request-id': 'stalled-login-1' });
     } finally {

@@ -94,7 +94,7 @@ export function createMessages(opts: MessagesOptions): Messages {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | null = null;
   let again = false;
-  let passWaiters: Array<() => void> = [];
+  const passWaiters: Array<() => void> = [];
 
   async function deliver(row: ClaimedMessage): Promise<void> {
     const fields = { channel: row.channel, purpose: row.purpose, userId: row.userId, attempt: row.attempts };

@@ -17,7 +17,9 @@ export function normalizeEmail(input: string): string {
  * the whole statement); the others have no place in a name and only hide or fake text in a
  * dashboard. Multi-line fields keep tab and line breaks.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_EXCEPT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** BAD_USER_INPUT when the text holds a control character (tab and line breaks allowed when `multiline`). */
