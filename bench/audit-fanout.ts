@@ -37,7 +37,11 @@ export type AuditFanoutResult =
 /** The target of issue 3: p99 delivery latency with 1,000 subscribers. */
 export const AUDIT_P99_TARGET_MS = 250;
 
-type Worker<Req, Rep> = { send(message: Req): void; next<T extends Rep>(type: T extends { type: infer K } ? K : never, timeoutMs: number): Promise<T>; child: ChildProcess };
+type Worker<Req, Rep> = {
+  send(message: Req): void;
+  next<T extends Rep>(type: T extends { type: infer K } ? K : never, timeoutMs: number): Promise<T>;
+  child: ChildProcess;
+};
 
 function startWorker<Req, Rep extends { type: string }>(file: string, cleanup: Cleanup, label: string, execArgv: string[] = []): Worker<Req, Rep> {
   const child = fork(new URL(file, import.meta.url), { stdio: 'inherit', execArgv: [...process.execArgv, ...execArgv] });
@@ -194,10 +198,14 @@ export function printAuditFanout(result: AuditFanoutResult): void {
     console.log(`\naudit fan-out: skipped (${result.skipped})`);
   } else {
     const { settings: s, memory: m } = result;
-    console.log(`\naudit fan-out: ${s.subscribers} graphql-ws subscribers (${Math.min(s.sessions, s.subscribers)} sessions) on one instance, ${s.events} events at ${s.ratePerSecond}/s produced on another`);
+    console.log(
+      `\naudit fan-out: ${s.subscribers} graphql-ws subscribers (${Math.min(s.sessions, s.subscribers)} sessions) on one instance, ${s.events} events at ${s.ratePerSecond}/s produced on another`,
+    );
     console.log(`delivered ${result.delivered}/${result.expected}, subscriber errors ${result.errors}`);
     const pass = result.p99Ms < AUDIT_P99_TARGET_MS && result.delivered === result.expected;
-    console.log(`delivery latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms (target p99 < ${AUDIT_P99_TARGET_MS} ms) ${pass ? 'PASS' : 'BELOW'}`);
+    console.log(
+      `delivery latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms (target p99 < ${AUDIT_P99_TARGET_MS} ms) ${pass ? 'PASS' : 'BELOW'}`,
+    );
     console.log(
       `subscribed instance memory (after GC): rss ${m.rssBeforeMb} MB idle → ${m.rssSubscribedMb} MB subscribed (${m.perSubscriberKb} KB per subscriber) → ${m.rssAfterMb} MB after the events; heap ${m.heapBeforeMb} → ${m.heapSubscribedMb} MB`,
     );

@@ -15,9 +15,7 @@ export type SubscribersRequest =
   | { type: 'measure'; userId: string }
   | { type: 'report' }
   | { type: 'stop' };
-export type SubscribersReply =
-  | { type: 'ready' }
-  | { type: 'report'; latencies: number[]; perSubscriber: number[]; errors: number };
+export type SubscribersReply = { type: 'ready' } | { type: 'report'; latencies: number[]; perSubscriber: number[]; errors: number };
 
 type AuditEventMessage = { data?: { auditEvents?: { at: string; userId: string | null } } | null; errors?: readonly unknown[] };
 

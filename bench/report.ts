@@ -68,7 +68,9 @@ export function printReport(results: Results, context: { backend: string; second
   const reset = resetTiming(results);
   if (reset) {
     const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)} ms`;
-    console.log(`reset known - unknown: p50 ${signed(reset.p50DiffMs)}, p99 ${signed(reset.p99DiffMs)}, req/s ratio ${reset.reqPerSecRatio.toFixed(3)} (no account enumeration by timing: the two should not differ beyond run-to-run noise)`);
+    console.log(
+      `reset known - unknown: p50 ${signed(reset.p50DiffMs)}, p99 ${signed(reset.p99DiffMs)}, req/s ratio ${reset.reqPerSecRatio.toFixed(3)} (no account enumeration by timing: the two should not differ beyond run-to-run noise)`,
+    );
   }
   const bad = Object.values(results).reduce((sum, m) => sum + (m ? failures(m) : 0), 0);
   if (bad) console.log(`WARNING: ${bad} failed requests: these numbers do not measure the intended path`);

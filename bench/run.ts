@@ -65,7 +65,10 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
 function runsSetting(env: NodeJS.ProcessEnv): ReadonlySet<Run> {
   const raw = env.BENCH_ONLY?.trim();
   if (!raw) return new Set(RUNS);
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((name) => !(RUNS as readonly string[]).includes(name));
   if (unknown.length || !names.length) throw new Error(`BENCH_ONLY: unknown run ${unknown.join(', ')}; expected a comma-separated list of ${RUNS.join(', ')}`);
   return new Set(names as Run[]);

@@ -163,7 +163,14 @@ export function createApp(deps: Deps): App {
       onSubscribe: async (ctx, _id, payload) => {
         // Checked before any await: graphql-ws has already reserved this id, so the count is exact.
         if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptions) return [tooManySubscriptions(config)];
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const {
+          schema: enveloped,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
           req: ctx.extra.request,
           connectionParams: ctx.connectionParams,
           requestId: deps.random.uuid(),

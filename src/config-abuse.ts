@@ -34,11 +34,17 @@ export type CaptchaOperation = (typeof CAPTCHA_OPERATIONS)[number];
 /** `login.ip=30/1m,register.ip=100/5m`: overrides of DEFAULT_RATE_LIMITS; unknown names are refused. */
 function parseRateLimits(value: string, ctx: z.RefinementCtx): Record<string, Limit> {
   const limits: Record<string, Limit> = { ...DEFAULT_RATE_LIMITS };
-  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z]+\.[A-Za-z]+)=(\d+)\/(.+)$/.exec(entry);
     const windowMs = match ? parseDuration(match[3]!) : null;
     if (!match || !windowMs || !(match[1]! in DEFAULT_RATE_LIMITS)) {
-      ctx.addIssue({ code: 'custom', message: `bad entry "${entry}": expected <limit>=<max>/<window> with limit one of ${Object.keys(DEFAULT_RATE_LIMITS).join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `bad entry "${entry}": expected <limit>=<max>/<window> with limit one of ${Object.keys(DEFAULT_RATE_LIMITS).join(', ')}`,
+      });
       continue;
     }
     limits[match[1]!] = { max: Number(match[2]), windowMs };
@@ -65,7 +71,12 @@ export const abuseEnv = {
   CAPTCHA_REQUIRED_FOR: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(CAPTCHA_OPERATIONS))),
   /** Maximum selection depth. @default 10 */
   GRAPHQL_MAX_DEPTH: count(10),

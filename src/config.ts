@@ -99,7 +99,12 @@ const envSchema = z.object({
   CAPTCHA_HOSTNAMES: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'expected hostnames such as app.example.com'))),
   /** Oldest accepted CAPTCHA solution (siteverify `challenge_ts`); tokens are also single use at the provider. @default 5m */
   CAPTCHA_MAX_AGE: duration('5m'),
@@ -124,7 +129,12 @@ const envSchema = z.object({
   MFA_METHODS: z
     .string()
     .default(MFA_METHOD_NAMES.join(','))
-    .transform((v) => v.split(',').map((m) => m.trim().toUpperCase()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((m) => m.trim().toUpperCase())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
@@ -132,7 +142,9 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .string()
     .default('false')
-    .transform((v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy IPs' }), z.NEVER)),
+    .transform(
+      (v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy IPs' }), z.NEVER),
+    ),
   /** @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** @default development */
@@ -285,7 +297,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function parseOrigins(value: string | undefined): readonly string[] | '*' | undefined | null {
   if (value === undefined) return undefined;
   if (value.trim() === '*') return '*';
-  const origins = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const origins = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (!origins.length || !origins.every((o) => isUrl(o, ['http', 'https']) && new URL(o).origin === o.replace(/\/+$/, '').toLowerCase())) return null;
   return Object.freeze([...new Set(origins.map((o) => new URL(o).origin))]);
 }

@@ -55,29 +55,40 @@ export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | '
 
 /** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: wantsPrettyLogs({ isProduction: config.isProduction, isTTY: process.stdout.isTTY }) });
+  const logger =
+    overrides.logger ?? createLogger({ level: config.logLevel, pretty: wantsPrettyLogs({ isProduction: config.isProduction, isTTY: process.stdout.isTTY }) });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const hasher = overrides.hasher ?? createArgon2Hasher();
   const database =
     overrides.database ??
-    createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs });
+    createDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    });
   const closers: Array<() => Promise<void>> = [];
   try {
     if (!overrides.database) closers.push(() => database.close());
     if (config.databaseMigrate) await database.migrate();
     const store =
       overrides.store ??
-      (config.redisUrl
-        ? createRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: overrides.storePrefix, logger })
-        : createMemoryStore());
+      (config.redisUrl ? createRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: overrides.storePrefix, logger }) : createMemoryStore());
     if (!overrides.store) closers.push(() => store.close());
     const latency = createLatencyRecorder({ store, clock, logger });
     closers.push(() => latency.close());
     if (!config.redisUrl) logger.warn('no REDIS_URL: using the in-process store; run a single instance only');
     const secret = resolveSecretKey({ secretKey: config.secretKey, dataDir: config.dataDir });
     if (secret.generated) logger.warn({ dataDir: config.dataDir }, 'no SECRET_KEY: generated a development key in DATA_DIR');
-    const keys = await createKeyRing({ db: database.db, secretKey: secret.key, clock, logger, pubsub: store.pubsub, accessTokenTtlMs: config.accessTokenTtlMs });
+    const keys = await createKeyRing({
+      db: database.db,
+      secretKey: secret.key,
+      clock,
+      logger,
+      pubsub: store.pubsub,
+      accessTokenTtlMs: config.accessTokenTtlMs,
+    });
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
     const mfaKeys = { totp: deriveKey(secret.key, 'totp-secret'), recovery: deriveKey(secret.key, 'recovery-code') };
@@ -101,7 +112,24 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random });
     closers.push(() => messages.close());
     const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
-    return { config, database, db: database.db, store, clock, random, hasher, keys, tokens, captcha, logger, dummyPasswordHash, latency, audit, messages, mfaKeys };
+    return {
+      config,
+      database,
+      db: database.db,
+      store,
+      clock,
+      random,
+      hasher,
+      keys,
+      tokens,
+      captcha,
+      logger,
+      dummyPasswordHash,
+      latency,
+      audit,
+      messages,
+      mfaKeys,
+    };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;

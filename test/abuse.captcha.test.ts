@@ -152,7 +152,13 @@ describe.each(backends())('CAPTCHA answer checks (%s)', (backend) => {
   beforeAll(async () => {
     stub = await startSiteverify();
     app = await createTestApp(await createShared(backend), {
-      env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'login', CAPTCHA_HOSTNAMES: 'app.test,www.app.test', CAPTCHA_MAX_AGE: '2m' },
+      env: {
+        CAPTCHA_VERIFY_URL: stub.url,
+        CAPTCHA_SECRET: SECRET,
+        CAPTCHA_REQUIRED_FOR: 'login',
+        CAPTCHA_HOSTNAMES: 'app.test,www.app.test',
+        CAPTCHA_MAX_AGE: '2m',
+      },
     });
   });
   afterAll(async () => {

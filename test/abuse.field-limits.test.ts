@@ -8,7 +8,8 @@ import { auditRows, codeOf, PASSWORD, signUp, uniqueEmail } from './support/acti
 
 const WRONG = 'definitely not the password';
 const loginQuery = `mutation($input: LoginInput!) { login(input: $input) { accessToken } }`;
-const aliased = (n: number) => `mutation($email: String!, $password: String!) { ${Array.from({ length: n }, (_, i) => `a${i}: login(input: { email: $email, password: $password }) { accessToken }`).join(' ')} }`;
+const aliased = (n: number) =>
+  `mutation($email: String!, $password: String!) { ${Array.from({ length: n }, (_, i) => `a${i}: login(input: { email: $email, password: $password }) { accessToken }`).join(' ')} }`;
 
 /**
  * The per-IP field limits (login.ip, register.ip, verify.ip) counted by @envelop/rate-limiter
@@ -52,7 +53,13 @@ describe.each(backends())('field rate limits (%s)', (backend) => {
     const headers = from();
     const before = app.hasher.calls.hash;
     const results = await Promise.all(
-      Array.from({ length: 30 }, () => app.gql(`mutation($input: RegisterInput!) { register(input: $input) { user { id } } }`, { input: { email: uniqueEmail(), password: PASSWORD } }, { headers })),
+      Array.from({ length: 30 }, () =>
+        app.gql(
+          `mutation($input: RegisterInput!) { register(input: $input) { user { id } } }`,
+          { input: { email: uniqueEmail(), password: PASSWORD } },
+          { headers },
+        ),
+      ),
     );
     expect(results.filter((r) => !r.errors)).toHaveLength(5);
     expect(results.filter((r) => codeOf(r) === 'RATE_LIMITED')).toHaveLength(25);
@@ -62,7 +69,12 @@ describe.each(backends())('field rate limits (%s)', (backend) => {
   it('shares verify.ip between fields, and lets calls through again once the window has slid by (injected clock)', async () => {
     const headers = from();
     const verify = () => app.gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: 'not-a-token' }, { headers });
-    const reset = () => app.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: 'not-a-token', p: 'a new long passphrase' }, { headers });
+    const reset = () =>
+      app.gql(
+        `mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`,
+        { t: 'not-a-token', p: 'a new long passphrase' },
+        { headers },
+      );
     for (let i = 0; i < 5; i++) expect(codeOf(await (i % 2 ? verify() : reset()))).toBe('INVALID_TOKEN');
     expect(codeOf(await verify())).toBe('RATE_LIMITED');
     expect(codeOf(await reset())).toBe('RATE_LIMITED');

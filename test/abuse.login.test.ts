@@ -12,8 +12,7 @@ async function burst(app: TestApp, email: string, n: number) {
   return { codes: results.map(codeOf), evaluated: app.hasher.calls.verify - before, results };
 }
 
-const aliases = (n: number) =>
-  Array.from({ length: n }, (_, i) => `a${i}: login(input: { email: $email, password: $password }) { accessToken }`).join('\n');
+const aliases = (n: number) => Array.from({ length: n }, (_, i) => `a${i}: login(input: { email: $email, password: $password }) { accessToken }`).join('\n');
 
 async function grantAdmin(app: TestApp, userId: string) {
   await app.deps.db.insert(userRoles).values({ userId, role: 'admin' });

@@ -18,7 +18,11 @@ describe.each(backends())('re-authentication throttling (%s)', (backend) => {
   afterAll(() => app?.close());
 
   const changePassword = (token: string, current: string) =>
-    app.gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: current, n: 'a brand new passphrase 2024' }, { token });
+    app.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+      { c: current, n: 'a brand new passphrase 2024' },
+      { token },
+    );
   const deleteAccount = (token: string, password: string) => app.gql(`mutation($p: String!) { deleteAccount(password: $p) }`, { p: password }, { token });
 
   /** Runs `n` calls one after another: their error codes, and how many passwords were verified. */
@@ -49,7 +53,9 @@ describe.each(backends())('re-authentication throttling (%s)', (backend) => {
     const run = await serial(15, () => deleteAccount(user.accessToken, WRONG));
     expect(run.verified).toBe(10);
     expect(run.codes).toEqual([...Array(10).fill('INVALID_CREDENTIALS'), ...Array(5).fill('RATE_LIMITED')]);
-    expect((await auditRows(app, { userId: user.userId, action: 'password.reauth_failed' })).map((r) => r.metadata)).toEqual(Array(10).fill({ operation: 'deleteAccount' }));
+    expect((await auditRows(app, { userId: user.userId, action: 'password.reauth_failed' })).map((r) => r.metadata)).toEqual(
+      Array(10).fill({ operation: 'deleteAccount' }),
+    );
     const delayed = await login(app, user.email, PASSWORD);
     expectCode(delayed, 'RATE_LIMITED');
     expect(delayed.errors![0]!.extensions.retryAfter).toBeGreaterThanOrEqual(1);
@@ -83,7 +89,8 @@ describe.each(backends())('re-authentication throttling (%s)', (backend) => {
     const limitRows = async () => (await auditRows(app, { action: 'rate_limit.exceeded' })).filter((r) => r.metadata?.limit === 'reauth.account').length;
     const rowsBefore = await limitRows();
     // Right password, wrong code: each clears the login streak, so only the per-account limit can stop them.
-    for (let i = 0; i < 10; i++) expectCode(await app.gql(REGENERATE, { p: PASSWORD, c: wrongTotp(app, user.secret) }, { token: user.accessToken }), 'INVALID_CODE');
+    for (let i = 0; i < 10; i++)
+      expectCode(await app.gql(REGENERATE, { p: PASSWORD, c: wrongTotp(app, user.secret) }, { token: user.accessToken }), 'INVALID_CODE');
     const before = app.hasher.calls.verify;
     const limited = await app.gql(REGENERATE, { p: PASSWORD, c: wrongTotp(app, user.secret) }, { token: user.accessToken });
     expectCode(limited, 'RATE_LIMITED');

@@ -97,7 +97,11 @@ describe.each(backends())('ADMIN_EMAIL and ADMIN_PASSWORD (%s)', (backend) => {
       const admin = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
       expect(expectOk(await me(app, admin.accessToken)).me.roles).toEqual(['admin', 'user']);
       expect(await adminIds(app, admin.accessToken)).toEqual([admin.userId]);
-      const changed = await app.gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: ADMIN_PASSWORD, n: chosen }, { token: admin.accessToken });
+      const changed = await app.gql(
+        `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+        { c: ADMIN_PASSWORD, n: chosen },
+        { token: admin.accessToken },
+      );
       expectOk(changed);
       return admin.userId;
     });
@@ -128,7 +132,9 @@ describe.each(backends())('ADMIN_EMAIL and ADMIN_PASSWORD (%s)', (backend) => {
       expect(admin.userId).toBe(user.userId);
       expect(expectOk(await me(app, admin.accessToken)).me.roles).toContain('admin');
       expect(await adminIds(app, admin.accessToken)).toContain(user.userId);
-      expect(logsWith(app, 'promoted to admin')).toEqual([expect.objectContaining({ msg: expect.stringContaining('ADMIN_PASSWORD is not applied'), userId: user.userId })]);
+      expect(logsWith(app, 'promoted to admin')).toEqual([
+        expect.objectContaining({ msg: expect.stringContaining('ADMIN_PASSWORD is not applied'), userId: user.userId }),
+      ]);
       expect(app.logs.join('\n')).not.toContain(ADMIN_PASSWORD);
     });
   });
@@ -138,7 +144,12 @@ describe.each(backends())('ADMIN_EMAIL and ADMIN_PASSWORD (%s)', (backend) => {
     const email = uniqueEmail('squatter');
     const squatter = await withApp(shared, {}, (app) => signUp(app, { email }));
     const start = createTestApp(shared, { env: { ADMIN_EMAIL: email, ADMIN_PASSWORD } });
-    const message = String(await start.then(() => null, (e: unknown) => (e instanceof Error ? e.message : e)));
+    const message = String(
+      await start.then(
+        () => null,
+        (e: unknown) => (e instanceof Error ? e.message : e),
+      ),
+    );
     expect(message).toMatch(/^ADMIN_EMAIL .*not verified/);
     expect(message).toMatch(/verify .*delete .*another address/i);
     expect(message).not.toContain(ADMIN_PASSWORD);

@@ -80,7 +80,9 @@ describe.each(backends())('the last enabled admin, on every path and under concu
     const a = current;
     const b = await t.newAdmin(a);
     const passwordOf = (who: Tokens) => (who.email === ADMIN_EMAIL ? ADMIN_PASSWORD : STRONG);
-    const { winner, refusedWith } = oneWinner(await Promise.all([a, b].map((who) => t.as(who)(DELETE_ACCOUNT, { p: passwordOf(who) }))) as [GqlResult, GqlResult]);
+    const { winner, refusedWith } = oneWinner(
+      (await Promise.all([a, b].map((who) => t.as(who)(DELETE_ACCOUNT, { p: passwordOf(who) })))) as [GqlResult, GqlResult],
+    );
     expect(refusedWith).toBe('BAD_USER_INPUT');
     const survivor = winner === 0 ? b : a;
     expect(await t.enabledAdmins(survivor)).toEqual([survivor.userId]);

@@ -118,13 +118,18 @@ describe.each(backends())('least privilege for the target of an admin action (%s
     expectOk(await t.admin(UPDATE_USER, { id: user.userId, input: { email: elsewhere } }));
     expectOk(await t.admin(UPDATE_USER, { id: user.userId, input: { email: old } }));
 
-    expectCode(await t.app.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: reset, p: NEW_PASSWORD }), 'INVALID_TOKEN');
+    expectCode(
+      await t.app.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: reset, p: NEW_PASSWORD }),
+      'INVALID_TOKEN',
+    );
     expectCode(await t.app.gql(`mutation($t: String!) { loginWithMagicLink(token: $t) { accessToken } }`, { t: magic }), 'INVALID_TOKEN');
     expectCode(await t.app.gql(`mutation($t: String!) { verifyEmail(token: $t) }`, { t: verify }), 'INVALID_TOKEN');
     expectCode(await login(t.app, old, NEW_PASSWORD), 'INVALID_CREDENTIALS');
     expectOk(await login(t.app, old, PASSWORD));
 
-    const changes = (await auditRows(t.app, { userId: user.userId, action: 'admin.user_updated' })).filter((r) => (r.metadata as { fields?: string[] })?.fields?.includes('email'));
+    const changes = (await auditRows(t.app, { userId: user.userId, action: 'admin.user_updated' })).filter((r) =>
+      (r.metadata as { fields?: string[] })?.fields?.includes('email'),
+    );
     expect(changes.map((r) => (r.metadata as { voidedLinks?: string[] }).voidedLinks)).toEqual([['email_verification', 'magic_link', 'password_reset'], []]);
     for (const row of changes) expect(JSON.stringify(row)).not.toMatch(new RegExp(`${reset}|${magic}|${verify}`));
   });
@@ -138,7 +143,8 @@ describe.each(backends())('least privilege for roles: a change acts on every hol
   });
   afterAll(() => t?.close());
 
-  const capsOf = async (name: string) => (expectOk(await t.admin(ROLE_CAPS)).roles as Array<{ name: string; caps: string[] }>).find((r) => r.name === name)?.caps;
+  const capsOf = async (name: string) =>
+    (expectOk(await t.admin(ROLE_CAPS)).roles as Array<{ name: string; caps: string[] }>).find((r) => r.name === name)?.caps;
 
   it('regression: upsertRole cannot remove caps the actor does not hold from a role (FORBIDDEN, the role and its holders unchanged)', async () => {
     await t.role('watchers', ['audit:read', 'users:read']);

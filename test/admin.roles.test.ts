@@ -109,7 +109,7 @@ describe.each(backends())('roles and caps (%s)', (backend) => {
     expectCode(await t.admin(DELETE_ROLE, { name: 'never-made' }), 'NOT_FOUND');
   });
 
-  it("deleting a custom role removes its caps from its holders at once; role.upserted and role.deleted carry the actor", async () => {
+  it('deleting a custom role removes its caps from its holders at once; role.upserted and role.deleted carry the actor', async () => {
     await t.upsertRole('temp', ['users:read']);
     const user = await t.userWith(['temp']);
     expectOk(await t.as(user.accessToken)(USERS));

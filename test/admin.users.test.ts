@@ -12,7 +12,11 @@ const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $inp
 const UPSERT_ROLE = `mutation($name: String!, $caps: [String!]!) { upsertRole(name: $name, caps: $caps) { name } }`;
 const OVERVIEW = `{ usersOverview { total emailVerified mfaEnabled disabled byRole { role count } registeredLast24h activeLast24h } }`;
 
-type Page = { totalCount: number; nodes: Array<{ id: string; email: string; name: string | null }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+type Page = {
+  totalCount: number;
+  nodes: Array<{ id: string; email: string; name: string | null }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+};
 
 /** A fresh app whose ADMIN_* settings made an admin, signed in, and small actions as that admin. */
 async function setup(backend: Backend) {
@@ -198,12 +202,24 @@ describe.each(backends())('usersOverview (%s)', (backend) => {
 
   const overview = async (token: string) => {
     const o = expectOk(await t.app.gql(OVERVIEW, {}, { token })).usersOverview;
-    return { ...o, byRole: o.byRole.filter((r: { count: number }) => r.count > 0).sort((a: { role: string }, b: { role: string }) => a.role.localeCompare(b.role)) };
+    return {
+      ...o,
+      byRole: o.byRole.filter((r: { count: number }) => r.count > 0).sort((a: { role: string }, b: { role: string }) => a.role.localeCompare(b.role)),
+    };
   };
 
   it('counts exactly what exists, the bootstrap admin included, and a 24-hour window', async () => {
     expect(await overview(t.admin.accessToken)).toEqual({
-      total: 1, emailVerified: 1, mfaEnabled: 0, disabled: 0, byRole: [{ role: 'admin', count: 1 }, { role: 'user', count: 1 }], registeredLast24h: 1, activeLast24h: 1,
+      total: 1,
+      emailVerified: 1,
+      mfaEnabled: 0,
+      disabled: 0,
+      byRole: [
+        { role: 'admin', count: 1 },
+        { role: 'user', count: 1 },
+      ],
+      registeredLast24h: 1,
+      activeLast24h: 1,
     });
     const password = 'a fine long password 77';
     expectOk(await t.asAdmin(UPSERT_ROLE, { name: 'ops', caps: ['users:read'] }));
@@ -214,9 +230,17 @@ describe.each(backends())('usersOverview (%s)', (backend) => {
     expectOk(await t.asAdmin(`mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { id } }`, { id: toDisable.id }));
     await signIn(t.app, verified.email, password);
     expect(await overview(t.admin.accessToken)).toEqual({
-      total: 5, emailVerified: 2, mfaEnabled: 0, disabled: 1,
-      byRole: [{ role: 'admin', count: 1 }, { role: 'ops', count: 1 }, { role: 'user', count: 5 }],
-      registeredLast24h: 5, activeLast24h: 2,
+      total: 5,
+      emailVerified: 2,
+      mfaEnabled: 0,
+      disabled: 1,
+      byRole: [
+        { role: 'admin', count: 1 },
+        { role: 'ops', count: 1 },
+        { role: 'user', count: 5 },
+      ],
+      registeredLast24h: 5,
+      activeLast24h: 2,
     });
 
     t.app.clock.advance(25 * 60 * 60_000);

@@ -73,7 +73,11 @@ describe('latency histograms', () => {
   it('estimates percentiles within one bucket width (~19%)', () => {
     const counts = new Array<number>(BUCKET_BOUNDS_MS.length + 1).fill(0);
     for (let ms = 1; ms <= 1000; ms++) counts[bucketOf(ms)]!++;
-    for (const [p, exact] of [[0.5, 500], [0.95, 950], [0.99, 990]] as const) {
+    for (const [p, exact] of [
+      [0.5, 500],
+      [0.95, 950],
+      [0.99, 990],
+    ] as const) {
       expect(percentile(counts, p)).toBeGreaterThan(exact / 1.19);
       expect(percentile(counts, p)).toBeLessThan(exact * 1.19);
     }

@@ -23,7 +23,7 @@ describe.each(backends())('audit trail: append-only, with request ids (%s)', (ba
       (error: Error & { cause?: Error }) => error.cause?.message ?? error.message,
     );
 
-  it('regression: UPDATE, DELETE and TRUNCATE of audit_events fail for the service\'s own database role', async () => {
+  it("regression: UPDATE, DELETE and TRUNCATE of audit_events fail for the service's own database role", async () => {
     const user = await signUp(app);
     const before = await auditRows(app, { userId: user.userId });
     expect(before.map((r) => r.action)).toEqual(['user.registered']);
@@ -76,7 +76,9 @@ describe.each(backends())('audit trail: append-only, with request ids (%s)', (ba
       await waitForSubscribers(app, 1);
       const user = await signUp(app);
       await login(app, user.email, undefined, { 'x-request-id': 'req-live-7' });
-      await expect.poll(() => events.filter((e) => e.userId === user.userId), { timeout: 5_000 }).toEqual([{ action: 'user.login', userId: user.userId, requestId: 'req-live-7' }]);
+      await expect
+        .poll(() => events.filter((e) => e.userId === user.userId), { timeout: 5_000 })
+        .toEqual([{ action: 'user.login', userId: user.userId, requestId: 'req-live-7' }]);
     } finally {
       stop();
       await client.dispose();

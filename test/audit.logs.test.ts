@@ -117,7 +117,17 @@ describe.each(backends())('auditLogs (%s)', (backend) => {
     expect(await ids({ actorId: actor, actions: ['admin.user_deleted'] })).toEqual(expected([4]));
     expect(await ids({ userId: u1, actions: [] })).toEqual([]);
     const [first] = (await page(accessToken, { filter: { userId: u1 }, first: 1 })).nodes;
-    expect(first).toEqual({ id: rows[2]!.id, at: rows[2]!.at.toISOString(), action: 'admin.user_updated', outcome: 'SUCCESS', actorId: actor, userId: u1, ip: '192.0.2.1', userAgent: 'fixture', metadata: null });
+    expect(first).toEqual({
+      id: rows[2]!.id,
+      at: rows[2]!.at.toISOString(),
+      action: 'admin.user_updated',
+      outcome: 'SUCCESS',
+      actorId: actor,
+      userId: u1,
+      ip: '192.0.2.1',
+      userAgent: 'fixture',
+      metadata: null,
+    });
   });
 
   it('pages visit every row exactly once, in order, while rows are being added', async () => {

@@ -74,7 +74,13 @@ describe.each(backends())('audit relay (%s)', (backend) => {
   it('publishes every row of concurrent transactions exactly once, and nothing of a rolled-back one', async () => {
     const tap = await tapChannel(app.deps.store);
     const userId = randomUUID();
-    const ids = (await Promise.all(Array.from({ length: 40 }, () => app.deps.db.transaction((tx) => recordAudit(app.deps, tx, { action: 'user.updated', userId, meta: { requestId: 't', ip: null, userAgent: null } }))))).map((r) => r.id);
+    const ids = (
+      await Promise.all(
+        Array.from({ length: 40 }, () =>
+          app.deps.db.transaction((tx) => recordAudit(app.deps, tx, { action: 'user.updated', userId, meta: { requestId: 't', ip: null, userAgent: null } })),
+        ),
+      )
+    ).map((r) => r.id);
     let rolledBack = '';
     await app.deps.db
       .transaction(async (tx) => {

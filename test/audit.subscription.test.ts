@@ -2,7 +2,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../src/modules/audit/service.js';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectOk, login, logout, signIn, signUp, type Tokens } from './support/actions.js';
-import { grantAdmin, revokeAdmin, subscribeSse, subscribeWs, SUBSCRIPTION, waitForEvent, waitForSubscribers, wsClient, type Received } from './support/audit.js';
+import {
+  grantAdmin,
+  revokeAdmin,
+  subscribeSse,
+  subscribeWs,
+  SUBSCRIPTION,
+  waitForEvent,
+  waitForSubscribers,
+  wsClient,
+  type Received,
+} from './support/audit.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,7 +32,8 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
 
   const track = <T extends Received>(received: T): T => (open.push(received), received);
   const ws = (token: string, filter?: Record<string, unknown>) => track(subscribeWs(url, token, filter));
-  const sse = async (token: string, filter?: Record<string, unknown>) => track(await subscribeSse((_, init) => app.fetch('/graphql', init), url, token, filter));
+  const sse = async (token: string, filter?: Record<string, unknown>) =>
+    track(await subscribeSse((_, init) => app.fetch('/graphql', init), url, token, filter));
   const admin = async (): Promise<Tokens> => {
     const tokens = await signUp(app);
     await grantAdmin(app, tokens.userId);
@@ -36,7 +47,13 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     await Promise.all([overWs.ended, overSse.ended]);
     expect(overWs.errors).toEqual(['FORBIDDEN']);
     expect(overSse.errors).toEqual(['FORBIDDEN']);
-    const text = await (await app.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: SUBSCRIPTION }) })).text();
+    const text = await (
+      await app.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: SUBSCRIPTION }),
+      })
+    ).text();
     expect(text).toContain('"code":"UNAUTHENTICATED"');
   });
 
@@ -52,7 +69,13 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
       const failed = await waitForEvent(received, (e) => e.action === 'user.login_failed' && e.userId === user.userId);
       const actions = received.events.filter((e) => e.userId === user.userId).map((e) => e.action);
       expect(actions).toEqual(['user.registered', 'user.login', 'user.login_failed']);
-      const logged = expectOk(await app.gql(`{ auditLogs(filter: { actions: ["user.login_failed"] }, first: 1) { nodes { id at action outcome actorId userId ip userAgent metadata } } }`, {}, { token: accessToken }));
+      const logged = expectOk(
+        await app.gql(
+          `{ auditLogs(filter: { actions: ["user.login_failed"] }, first: 1) { nodes { id at action outcome actorId userId ip userAgent metadata } } }`,
+          {},
+          { token: accessToken },
+        ),
+      );
       expect(logged.auditLogs.nodes[0]).toEqual(failed);
     }
     await sleep(200);
@@ -68,11 +91,14 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     const logins = { userId: user.userId, actions: ['user.login', 'user.login_failed'] };
     const client = wsClient(url, accessToken);
     const narrow: unknown[] = [];
-    const stop = client.subscribe({ query: 'subscription($f: AuditFilter) { auditEvents(filter: $f) { action u: userId } }', variables: { f: logins } }, {
-      next: (value) => void narrow.push(value.data),
-      error: () => undefined,
-      complete: () => undefined,
-    });
+    const stop = client.subscribe(
+      { query: 'subscription($f: AuditFilter) { auditEvents(filter: $f) { action u: userId } }', variables: { f: logins } },
+      {
+        next: (value) => void narrow.push(value.data),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
     try {
       const [wide, other] = [ws(accessToken, logins), ws(accessToken, { ...logins, actions: ['user.login'] })];
       await waitForSubscribers(app, 3);
@@ -81,7 +107,10 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
       await waitForEvent(wide, (e) => e.action === 'user.login_failed');
       await expect.poll(() => narrow).toHaveLength(2);
       expect(narrow).toEqual([{ auditEvents: { action: 'user.login', u: user.userId } }, { auditEvents: { action: 'user.login_failed', u: user.userId } }]);
-      expect(wide.events.map((e) => [e.action, e.outcome, e.userId])).toEqual([['user.login', 'SUCCESS', user.userId], ['user.login_failed', 'FAILURE', user.userId]]);
+      expect(wide.events.map((e) => [e.action, e.outcome, e.userId])).toEqual([
+        ['user.login', 'SUCCESS', user.userId],
+        ['user.login_failed', 'FAILURE', user.userId],
+      ]);
       expect(other.events.map((e) => e.action)).toEqual(['user.login']);
     } finally {
       stop();
@@ -108,7 +137,12 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     const subscriber = await admin();
     const second = await signIn(app, subscriber.email);
     const watcher = await admin();
-    const [overWs, overSse, onOtherSession, witness] = [ws(subscriber.accessToken), await sse(subscriber.accessToken), ws(second.accessToken), ws(watcher.accessToken)];
+    const [overWs, overSse, onOtherSession, witness] = [
+      ws(subscriber.accessToken),
+      await sse(subscriber.accessToken),
+      ws(second.accessToken),
+      ws(watcher.accessToken),
+    ];
     await waitForSubscribers(app, 4);
     expectOk(await logout(app, subscriber.accessToken));
     await Promise.all([overWs.ended, overSse.ended]);
@@ -150,7 +184,9 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     // A delivered event: the subscriber's access is now cached as allowed.
     const user = await signUp(app);
     await waitForEvent(overWs, (e) => e.userId === user.userId);
-    expectOk(await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { roles: ["user"] }) { id } }', { id: subscriber.userId }, { token: other.accessToken }));
+    expectOk(
+      await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { roles: ["user"] }) { id } }', { id: subscriber.userId }, { token: other.accessToken }),
+    );
     // No wait for the cache: the audited role change itself clears it, and is not delivered.
     await overWs.ended;
     expect(overWs.errors).toEqual(['FORBIDDEN']);

@@ -29,7 +29,11 @@ function setup(app: () => TestApp, names = { access: 'access_token', refresh: 'r
     return { status: response.status, headers: response.headers, data: body.data ?? null, errors: body.errors, cookies };
   };
   /** The Cookie request header a browser would send for these cookies. */
-  const cookieHeader = (jar: Jar) => ({ cookie: Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; ') });
+  const cookieHeader = (jar: Jar) => ({
+    cookie: Object.entries(jar)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; '),
+  });
   /** The token cookies a response set, by role. */
   const tokenCookies = (sent: Sent) => ({
     access: sent.cookies.find((c) => c.name === names.access),
@@ -246,7 +250,9 @@ describe.each(backends())('token cookies on a real port: node:http and WebSocket
 
   it('never authenticates from the cookies of the upgrade request (no CORS guards a WebSocket)', async () => {
     const { jar } = await cookieLogin();
-    const cookie = Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = Object.entries(jar)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
     const result = await overWebSocket(ME, { cookie, ...CSRF });
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -14,7 +14,9 @@ describe('production build', () => {
   it('copies every non-TypeScript file under src/ into dist/', () => {
     const build = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build ?? '';
     const copied = [...build.matchAll(/cpSync\('([^']+)','([^']+)'/g)].map((m) => ({ from: m[1]!, to: m[2]! }));
-    const assets = filesUnder(join(root, 'src')).map((f) => relative(root, f)).filter((f) => !f.endsWith('.ts'));
+    const assets = filesUnder(join(root, 'src'))
+      .map((f) => relative(root, f))
+      .filter((f) => !f.endsWith('.ts'));
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) {
       const copy = copied.find((c) => asset === c.from || asset.startsWith(`${c.from}/`));

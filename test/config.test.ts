@@ -89,7 +89,17 @@ describe('configuration', () => {
       REQUIRE_EMAIL_VERIFICATION: 'perhaps',
     });
     const named = list.map((p) => p.split(':')[0]);
-    for (const key of ['PORT', 'DATABASE_URL', 'SECRET_KEY', 'ACCESS_TOKEN_TTL', 'PASSWORD_MIN_LENGTH', 'MFA_METHODS.1', 'LOG_LEVEL', 'TRUST_PROXY', 'REQUIRE_EMAIL_VERIFICATION']) {
+    for (const key of [
+      'PORT',
+      'DATABASE_URL',
+      'SECRET_KEY',
+      'ACCESS_TOKEN_TTL',
+      'PASSWORD_MIN_LENGTH',
+      'MFA_METHODS.1',
+      'LOG_LEVEL',
+      'TRUST_PROXY',
+      'REQUIRE_EMAIL_VERIFICATION',
+    ]) {
       expect(named).toContain(key);
     }
     expect(list.join('\n')).not.toContain(secret);
@@ -106,7 +116,10 @@ describe('configuration', () => {
   });
 
   it('validates CAPTCHA_HOSTNAMES and CAPTCHA_MAX_AGE', () => {
-    expect(loadConfig({ CAPTCHA_HOSTNAMES: 'App.Example.com, www.example.com' })).toMatchObject({ captchaHostnames: ['app.example.com', 'www.example.com'], captchaMaxAgeMs: 300_000 });
+    expect(loadConfig({ CAPTCHA_HOSTNAMES: 'App.Example.com, www.example.com' })).toMatchObject({
+      captchaHostnames: ['app.example.com', 'www.example.com'],
+      captchaMaxAgeMs: 300_000,
+    });
     expect(loadConfig({ CAPTCHA_MAX_AGE: '2m' }).captchaMaxAgeMs).toBe(120_000);
     expect(problems({ CAPTCHA_HOSTNAMES: 'https://app.example.com/' })[0]).toMatch(/^CAPTCHA_HOSTNAMES/);
     expect(problems({ CAPTCHA_MAX_AGE: 'soon' })[0]).toMatch(/^CAPTCHA_MAX_AGE/);
@@ -132,7 +145,14 @@ describe('configuration', () => {
   });
 
   it('parses abuse-protection settings and names bad ones', () => {
-    const config = loadConfig({ RATE_LIMITS: 'login.ip=5/30s', LOGIN_DELAY_AFTER: '4', LOGIN_LOCK_AFTER: '8', CAPTCHA_VERIFY_URL: 'https://c.test/v', CAPTCHA_SECRET: 's', CAPTCHA_REQUIRED_FOR: 'login,register' });
+    const config = loadConfig({
+      RATE_LIMITS: 'login.ip=5/30s',
+      LOGIN_DELAY_AFTER: '4',
+      LOGIN_LOCK_AFTER: '8',
+      CAPTCHA_VERIFY_URL: 'https://c.test/v',
+      CAPTCHA_SECRET: 's',
+      CAPTCHA_REQUIRED_FOR: 'login,register',
+    });
     expect(config.abuse.rateLimits['login.ip']).toEqual({ max: 5, windowMs: 30_000 });
     expect(config.abuse.rateLimits['register.ip']).toEqual({ max: 30, windowMs: 300_000 });
     expect(config.abuse).toMatchObject({ loginDelayAfter: 4, loginLockAfter: 8, captchaRequiredFor: ['login', 'register'] });

@@ -70,7 +70,9 @@ describe.runIf(backends().includes('real'))('a stalled database (real)', () => {
     }
     expect(codeOf(stalled)).toBe('INTERNAL_SERVER_ERROR');
     expect(stalled.errors?.[0]?.message).toBe('Unexpected error.');
-    const logged = app.logs.map((line) => JSON.parse(line) as { reqId?: string; msg: string; err?: { message?: string } }).filter((r) => r.reqId === 'stalled-login-1' && r.msg === 'unexpected error');
+    const logged = app.logs
+      .map((line) => JSON.parse(line) as { reqId?: string; msg: string; err?: { message?: string } })
+      .filter((r) => r.reqId === 'stalled-login-1' && r.msg === 'unexpected error');
     expect(logged).toEqual([expect.objectContaining({ err: expect.objectContaining({ message: 'request deadline of 1000 ms exceeded during execution' }) })]);
     // The held bytes flow again: the same pool serves the next login.
     await expect.poll(async () => codeOf(await login(app, user.email)), { timeout: 10_000 }).toBe(null);
@@ -81,7 +83,12 @@ describe('timeout configuration', () => {
   it('reads the durations, defaults them, and refuses values too short to mean anything', async () => {
     const { ConfigError, loadConfig } = await import('../src/config.js');
     const config = loadConfig({ REQUEST_TIMEOUT: '3s', DATABASE_STATEMENT_TIMEOUT: '2500ms' });
-    expect([config.requestTimeoutMs, config.databaseStatementTimeoutMs, config.databaseConnectTimeoutMs, config.databaseMigrate]).toEqual([3000, 2500, 5000, true]);
+    expect([config.requestTimeoutMs, config.databaseStatementTimeoutMs, config.databaseConnectTimeoutMs, config.databaseMigrate]).toEqual([
+      3000,
+      2500,
+      5000,
+      true,
+    ]);
     expect(loadConfig({ DATABASE_MIGRATE: 'false' }).databaseMigrate).toBe(false);
     const problems = (env: Record<string, string>) => {
       try {
@@ -93,6 +100,9 @@ describe('timeout configuration', () => {
       return [];
     };
     expect(problems({ DATABASE_CONNECT_TIMEOUT: 'soon' })).toEqual([expect.stringMatching(/^DATABASE_CONNECT_TIMEOUT: expected a duration/)]);
-    expect(problems({ REQUEST_TIMEOUT: '10ms', DATABASE_STATEMENT_TIMEOUT: '0s' })).toEqual(['DATABASE_STATEMENT_TIMEOUT: must be at least 100ms', 'REQUEST_TIMEOUT: must be at least 100ms']);
+    expect(problems({ REQUEST_TIMEOUT: '10ms', DATABASE_STATEMENT_TIMEOUT: '0s' })).toEqual([
+      'DATABASE_STATEMENT_TIMEOUT: must be at least 100ms',
+      'REQUEST_TIMEOUT: must be at least 100ms',
+    ]);
   });
 });

@@ -82,7 +82,14 @@ describe.each(backends())('GraphQL limits (%s)', (backend) => {
   });
 
   it("GraphiQL's introspection query passes the default limits in development", async () => {
-    const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     await expectAccepted(app, query);
     // `__schema` is exempt from depth (and cost) outside production: it runs even at a depth limit of 1.
     await expectAccepted(shallow, query);

@@ -157,7 +157,10 @@ describe.each(backends())('HTTP hardening (%s)', (backend) => {
       socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(app.deps.config.abuse.requestBodyLimit) } }));
       expect(await closed).toBe(1009);
       await vi.waitFor(() => expect(app.logs.length).toBeGreaterThan(before));
-      const warnings = app.logs.slice(before).map((l) => JSON.parse(l)).filter((l) => l.msg === 'websocket connection error');
+      const warnings = app.logs
+        .slice(before)
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.msg === 'websocket connection error');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ level: 40, err: { type: 'RangeError', message: 'Max payload size exceeded' } });
       expect(warnings[0].err.stack).toBeUndefined();
@@ -181,13 +184,16 @@ describe.runIf(backends().includes('real'))('no error details in production (rea
   });
 
   /** Every key of a JSON value, at any depth. */
-  const keysOf = (value: unknown): string[] =>
-    value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]) : [];
+  const keysOf = (value: unknown): string[] => (value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]) : []);
 
   it('no stack trace, exception or original error in any error', async () => {
     const user = await signUp(app);
     const json = { 'content-type': 'application/json' };
-    const post = (query: string, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ query }) });
+    const post = (query: string, headers: Record<string, string> = {}) => ({
+      method: 'POST',
+      headers: { ...json, ...headers },
+      body: JSON.stringify({ query }),
+    });
     const secret = 'postgres://gateway:hunter2@db.internal/app';
     const { tokens, store } = app.deps;
     const [verify, listByUser] = [tokens.verify, store.sessions.listByUser];
@@ -218,9 +224,12 @@ describe.runIf(backends().includes('real'))('no error details in production (rea
     }
     for (const response of responses) {
       expect(response.body.errors?.length, response.text).toBeGreaterThan(0);
-      expect(keysOf(response.body), response.text).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(stack|stacktrace|exception|originalError)$/i)]));
+      expect(keysOf(response.body), response.text).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/^(stack|stacktrace|exception|originalError)$/i)]),
+      );
       expect(response.text).not.toMatch(/\n\s+at |hunter2|\.ts:\d|node_modules/);
-      for (const error of response.body.errors!) expect(error.extensions.code, response.text).toMatch(/^(BAD_USER_INPUT|UNAUTHENTICATED|INTERNAL_SERVER_ERROR)$/);
+      for (const error of response.body.errors!)
+        expect(error.extensions.code, response.text).toMatch(/^(BAD_USER_INPUT|UNAUTHENTICATED|INTERNAL_SERVER_ERROR)$/);
     }
     expectOk(await me(app, user.accessToken));
   });

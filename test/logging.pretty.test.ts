@@ -25,7 +25,10 @@ describe('development logs', () => {
     const out = collect();
     const logger = createLogger({ level: 'info', pretty: true, destination: out.destination });
     const link = 'http://localhost:4000/reset-password?token=abc_DEF-123';
-    logger.info({ mail: { to: 'grace@example.com', subject: 'Reset your password', text: `Hello,\n\nChoose a new password:\n${link}\n\nIt works once.` } }, 'mail (not sent: no SMTP_URL)');
+    logger.info(
+      { mail: { to: 'grace@example.com', subject: 'Reset your password', text: `Hello,\n\nChoose a new password:\n${link}\n\nIt works once.` } },
+      'mail (not sent: no SMTP_URL)',
+    );
     logger.info({ password: 'hunter2' }, 'something');
     await new Promise((resolve) => setImmediate(resolve)); // the pretty stream writes on a later tick
     const text = out.lines.join('');

@@ -51,7 +51,8 @@ describe.each(backends())('security notifications (%s)', (backend) => {
   afterAll(() => m?.close());
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => m.app.gql(query, variables, { token, headers: { 'user-agent': AGENT } });
-  const changePassword = (token: string) => gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: PASSWORD, n: NEW_PASSWORD }, token);
+  const changePassword = (token: string) =>
+    gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: PASSWORD, n: NEW_PASSWORD }, token);
   const requestReset = (email: string) => m.app.gql(`mutation($e: String!) { requestPasswordReset(email: $e) }`, { e: email });
 
   async function admin(): Promise<Tokens> {
@@ -116,7 +117,13 @@ describe.each(backends())('security notifications (%s)', (backend) => {
     const user = await signUp(m.app);
     const boss = await admin();
     const newEmail = uniqueEmail('moved');
-    expectOk(await gql(`mutation($id: ID!, $e: String!) { updateUser(id: $id, input: { email: $e }) { id email } }`, { id: user.userId, e: newEmail }, boss.accessToken));
+    expectOk(
+      await gql(
+        `mutation($id: ID!, $e: String!) { updateUser(id: $id, input: { email: $e }) { id email } }`,
+        { id: user.userId, e: newEmail },
+        boss.accessToken,
+      ),
+    );
     expect(noticesIn(await m.mailsTo(user.email))).toEqual(['email_changed_old']);
     expect(noticesIn(await m.mailsTo(newEmail))).toEqual(['email_changed_new']);
     // A change of something else mails nobody.

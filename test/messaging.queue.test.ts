@@ -76,7 +76,9 @@ describe.each(backends())('durable mail queue (%s)', (backend) => {
     const mails = sink.to(user.email).filter((m) => m.text.includes('/reset-password?token='));
     expect(mails).toHaveLength(1);
     const token = linkToken(mails[0]!, 'reset-password');
-    expectOk(await second.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: token, p: 'a brand new passphrase 42' }));
+    expectOk(
+      await second.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: token, p: 'a brand new passphrase 42' }),
+    );
     expectOk(await login(second, user.email, 'a brand new passphrase 42'));
     // Nothing from the log: the recipient and the link never appear in it.
     const log = [...first.logs, ...second.logs].join('\n');
@@ -149,6 +151,11 @@ describe.runIf(backends().includes('real'))('two instances on one queue (real)',
     });
     await Promise.all(apps.map((app) => app.deps.messages.idle()));
     expect(await rows(apps[0]!)).toEqual([]);
-    expect(sink.mails.filter((m) => recipients.includes(m.to)).map((m) => m.to).sort()).toEqual([...recipients].sort());
+    expect(
+      sink.mails
+        .filter((m) => recipients.includes(m.to))
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual([...recipients].sort());
   });
 });

@@ -18,7 +18,10 @@ function setup() {
 }
 
 function mail(to: string, token = TOKEN): Mail {
-  return { to, ...renderMail('reset_password', { appName: 'Acme', language: 'en', link: `https://app.test/reset-password?token=${token}`, expiresInMinutes: 60 }) };
+  return {
+    to,
+    ...renderMail('reset_password', { appName: 'Acme', language: 'en', link: `https://app.test/reset-password?token=${token}`, expiresInMinutes: 60 }),
+  };
 }
 
 describe('SMTP mailer and delivery', () => {
@@ -46,7 +49,12 @@ describe('SMTP mailer and delivery', () => {
 
   it('runs deferred work after the caller returns; idle() waits for it and the mail it queues; a failure is logged', async () => {
     const { logger, records } = setup();
-    const messages = createMessages({ mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }), sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [10] });
+    const messages = createMessages({
+      mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }),
+      sms: createLogSmsSender({ logger, revealContent: false }),
+      logger,
+      retryDelaysMs: [10],
+    });
     let ran = false;
     messages.defer({ purpose: 'reset_password', userId: 'u9' }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -60,7 +68,9 @@ describe('SMTP mailer and delivery', () => {
     await messages.idle();
     expect(ran).toBe(true);
     expect(sink.to('deferred@example.test')).toHaveLength(1);
-    expect(records().filter((r) => r.level === 50)).toEqual([expect.objectContaining({ purpose: 'magic_link', userId: 'u10', err: expect.objectContaining({ message: 'database unavailable' }) })]);
+    expect(records().filter((r) => r.level === 50)).toEqual([
+      expect.objectContaining({ purpose: 'magic_link', userId: 'u10', err: expect.objectContaining({ message: 'database unavailable' }) }),
+    ]);
     await messages.close();
     messages.defer({ purpose: 'late', userId: null }, async () => {
       throw new Error('must not run');
@@ -71,7 +81,12 @@ describe('SMTP mailer and delivery', () => {
 
   it('retries a temporary failure and delivers exactly once; the log names neither recipient nor content', async () => {
     const { logger, records, log } = setup();
-    const messages = createMessages({ mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }), sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [10, 10, 10] });
+    const messages = createMessages({
+      mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }),
+      sms: createLogSmsSender({ logger, revealContent: false }),
+      logger,
+      retryDelaysMs: [10, 10, 10],
+    });
     sink.failNext(2);
     messages.mail(mail('retry@example.test'), { purpose: 'reset_password', userId: 'u1' });
     await messages.idle();
@@ -87,7 +102,12 @@ describe('SMTP mailer and delivery', () => {
 
   it('gives up after every retry, logs an error and still becomes idle', async () => {
     const { logger, records, log } = setup();
-    const messages = createMessages({ mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }), sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [10, 10, 10] });
+    const messages = createMessages({
+      mailer: createSmtpMailer({ url: sink.url, from: FROM, logger }),
+      sms: createLogSmsSender({ logger, revealContent: false }),
+      logger,
+      retryDelaysMs: [10, 10, 10],
+    });
     sink.failNext(4);
     messages.mail(mail('gone@example.test'), { purpose: 'verify_email', userId: 'u2' });
     await messages.idle();
@@ -102,7 +122,12 @@ describe('SMTP mailer and delivery', () => {
     const { logger, records, log } = setup();
     const m = mail('quoted@example.test');
     const link = m.text.split('\n').find((l) => l.includes('token='))!;
-    const echo = { kind: 'smtp' as const, send: async () => Promise.reject(Object.assign(new Error(`550 <quoted@example.test> rejected: ${link}`), { code: 'EENVELOPE', rejected: ['quoted@example.test'] })), close: async () => {} };
+    const echo = {
+      kind: 'smtp' as const,
+      send: async () =>
+        Promise.reject(Object.assign(new Error(`550 <quoted@example.test> rejected: ${link}`), { code: 'EENVELOPE', rejected: ['quoted@example.test'] })),
+      close: async () => {},
+    };
     const messages = createMessages({ mailer: echo, sms: createLogSmsSender({ logger, revealContent: false }), logger, retryDelaysMs: [] });
     messages.mail(m, { purpose: 'reset_password', userId: 'u4' });
     await messages.idle();
@@ -145,11 +170,18 @@ describe('SMS webhook', () => {
   it('a non-2xx answer is an error naming the status only, and delivery retries it', async () => {
     sink.failNext(1);
     const body = '654321 is your Acme sign-in code.';
-    const error = await createWebhookSmsSender({ url: sink.url }).send({ to: '+14155550101', body }).catch((e: unknown) => e);
+    const error = await createWebhookSmsSender({ url: sink.url })
+      .send({ to: '+14155550101', body })
+      .catch((e: unknown) => e);
     expect((error as Error).message).toBe('SMS webhook answered 500');
 
     const { logger, log } = setup();
-    const messages = createMessages({ mailer: createLogMailer({ logger, revealContent: false }), sms: createWebhookSmsSender({ url: sink.url }), logger, retryDelaysMs: [10, 10, 10] });
+    const messages = createMessages({
+      mailer: createLogMailer({ logger, revealContent: false }),
+      sms: createWebhookSmsSender({ url: sink.url }),
+      logger,
+      retryDelaysMs: [10, 10, 10],
+    });
     sink.failNext(2);
     messages.sms({ to: '+14155550102', body }, { purpose: 'mfa_code', userId: 'u3' });
     await messages.idle();
@@ -162,7 +194,12 @@ describe('SMS webhook', () => {
     const dead = await startSmsSink();
     await dead.close();
     const { logger, records, log } = setup();
-    const messages = createMessages({ mailer: createLogMailer({ logger, revealContent: false }), sms: createWebhookSmsSender({ url: dead.url, timeoutMs: 2_000 }), logger, retryDelaysMs: [10, 10] });
+    const messages = createMessages({
+      mailer: createLogMailer({ logger, revealContent: false }),
+      sms: createWebhookSmsSender({ url: dead.url, timeoutMs: 2_000 }),
+      logger,
+      retryDelaysMs: [10, 10],
+    });
     messages.sms({ to: '+14155550103', body: '111222 is your code' }, { purpose: 'phone_verification' });
     await messages.idle();
     expect(records().filter((r) => r.level === 50)).toEqual([expect.objectContaining({ purpose: 'phone_verification', attempt: 3 })]);
@@ -176,7 +213,11 @@ describe('log adapters', () => {
     const dev = setup();
     await createLogMailer({ logger: dev.logger, revealContent: true }).send(mail('dev@example.test'));
     await createLogSmsSender({ logger: dev.logger, revealContent: true }).send({ to: '+14155550104', body: '424242 is your code' });
-    expect(dev.records()[0]).toMatchObject({ level: 30, msg: 'mail (not sent: no SMTP_URL)', mail: { to: 'dev@example.test', subject: 'Reset your Acme password' } });
+    expect(dev.records()[0]).toMatchObject({
+      level: 30,
+      msg: 'mail (not sent: no SMTP_URL)',
+      mail: { to: 'dev@example.test', subject: 'Reset your Acme password' },
+    });
     expect(dev.log()).toContain(TOKEN);
     expect(dev.log()).toContain('424242');
 
@@ -246,7 +287,9 @@ describe('templates', () => {
     const sms = renderSms('phone_verification', { appName: 'Acme', language: 'en-GB', code: '987654', expiresInMinutes: 5 });
     expect(sms).toBe('987654 is your Acme verification code. It expires in 5 minutes.');
     expect(codeFrom(sms)).toBe('987654');
-    expect(renderSms('mfa_code', { appName: 'Acme', language: 'de', code: '987654', expiresInMinutes: 5 })).toBe('987654 ist Ihr Anmeldecode für Acme. Er läuft in 5 Minuten ab.');
+    expect(renderSms('mfa_code', { appName: 'Acme', language: 'de', code: '987654', expiresInMinutes: 5 })).toBe(
+      '987654 ist Ihr Anmeldecode für Acme. Er läuft in 5 Minuten ab.',
+    );
     expect(renderSms('mfa_code', { appName: 'Acme', language: 'fr', code: '1', expiresInMinutes: 60 })).toContain('Il expire dans 1 heure.');
   });
 });

@@ -98,7 +98,7 @@ describe.each(backends())('EMAIL factor (%s)', (backend) => {
     expect(t.app.logs.join('\n')).not.toMatch(new RegExp(`(?<!\\d)${code}(?!\\d)`));
   });
 
-  it("a mailed code finishes only the login it was sent for", async () => {
+  it('a mailed code finishes only the login it was sent for', async () => {
     const user = await t.emailUser();
     const first = await loginPending(t.app, user.email);
     const firstCode = await latestMailCode(t, user.email);
@@ -127,7 +127,10 @@ describe.each(backends())('SMS factor (%s)', (backend) => {
 
   it('startMfaEnrollment(SMS) texts a code to the number in E.164; confirming turns MFA on and verifies the phone', async () => {
     const user = await signUp(t.app);
-    expect(expectOk(await startEnrollment(t.app, user.accessToken, 'SMS', '+1 415 555 2671')).startMfaEnrollment).toMatchObject({ method: 'SMS', secret: null });
+    expect(expectOk(await startEnrollment(t.app, user.accessToken, 'SMS', '+1 415 555 2671')).startMfaEnrollment).toMatchObject({
+      method: 'SMS',
+      secret: null,
+    });
     const texts = await t.smsTo('+14155552671');
     expect(texts).toHaveLength(1);
     const code = codeFrom(texts[0]!.body);

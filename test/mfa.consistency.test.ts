@@ -2,7 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/app.js';
 import { codeOf, expectCode, expectOk, me, PASSWORD, signUp } from './support/actions.js';
 import { latestLinkTo, startMessaging, type Messaging } from './support/messages.js';
-import { codeMails, confirmEnrollment, enrollEmail, latestMailCode, loginPending, MFA_RATE_LIMITS, nextTotp, signUpWithTotp, startEnrollment, totpNow, verify2fa } from './support/mfa.js';
+import {
+  codeMails,
+  confirmEnrollment,
+  enrollEmail,
+  latestMailCode,
+  loginPending,
+  MFA_RATE_LIMITS,
+  nextTotp,
+  signUpWithTotp,
+  startEnrollment,
+  totpNow,
+  verify2fa,
+} from './support/mfa.js';
 import { codeFrom } from './support/sinks.js';
 
 const CHANGE_PASSWORD = `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`;
@@ -19,7 +31,9 @@ describe.each(backends())('a pending login ends with the sessions (%s)', (backen
     const pending = await loginPending(m.app, user.email);
     expectOk(await m.app.gql(`mutation($e: String!) { requestPasswordReset(email: $e) }`, { e: user.email }));
     const token = await latestLinkTo(m, user.email, 'reset-password');
-    expectOk(await m.app.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: token, p: 'an entirely new passphrase' }));
+    expectOk(
+      await m.app.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, { t: token, p: 'an entirely new passphrase' }),
+    );
     expectCode(await verify2fa(m.app, pending.accessToken, 'TOTP', nextTotp(m.app, user.secret)), 'UNAUTHENTICATED');
     // The new password starts a new two-step login that works.
     const fresh = await loginPending(m.app, user.email, 'an entirely new passphrase');

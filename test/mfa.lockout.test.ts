@@ -110,7 +110,9 @@ describe.each(backends())('second-factor lockout (%s)', (backend) => {
     const user = await signUpWithTotp(m.app);
     const pendings = [];
     for (let i = 0; i < 4; i++) pendings.push((await loginPending(m.app, user.email)).accessToken);
-    const results = await Promise.all(pendings.flatMap((token) => Array.from({ length: 5 }, () => verify2fa(m.app, token, 'TOTP', wrongTotp(m.app, user.secret)))));
+    const results = await Promise.all(
+      pendings.flatMap((token) => Array.from({ length: 5 }, () => verify2fa(m.app, token, 'TOTP', wrongTotp(m.app, user.secret)))),
+    );
     const codes = results.map((r) => r.errors?.[0]?.extensions.code);
     expect(codes.filter((c) => c === 'INVALID_CODE')).toHaveLength(LOCK_AFTER);
     expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(20 - LOCK_AFTER);

@@ -234,7 +234,9 @@ describe.each(backends())('MFA login with TOTP (%s)', (backend) => {
 
   it('verify2fa with setCookie sets the token cookies; login with setCookie for an MFA user sets none', async () => {
     const user = await signUpWithTotp(app);
-    const loggedIn = await send(`mutation($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`, { input: { email: user.email, password: PASSWORD, setCookie: true } });
+    const loggedIn = await send(`mutation($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`, {
+      input: { email: user.email, password: PASSWORD, setCookie: true },
+    });
     expect(loggedIn.body.errors).toBeUndefined();
     expect(loggedIn.body.data.login.mfaRequired).toBe(true);
     expect(loggedIn.setCookie).toEqual([]);

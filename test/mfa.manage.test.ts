@@ -157,7 +157,9 @@ describe.each(backends())('removeMfaMethod (%s)', (backend) => {
     expect(auth).toMatchObject({ mfaRequired: false });
     expect(auth.refreshToken).toEqual(expect.any(String));
     expect(await t.app.deps.db.select().from(recoveryCodesTable).where(eq(recoveryCodesTable.userId, user.userId))).toEqual([]);
-    expect(await auditRows(t.app, { userId: user.userId, action: 'mfa.disabled' })).toMatchObject([{ outcome: 'SUCCESS', metadata: { method: 'TOTP', mfaOff: true } }]);
+    expect(await auditRows(t.app, { userId: user.userId, action: 'mfa.disabled' })).toMatchObject([
+      { outcome: 'SUCCESS', metadata: { method: 'TOTP', mfaOff: true } },
+    ]);
     // TOTP can be enrolled again, with a new secret.
     const again = expectOk(await startEnrollment(t.app, user.accessToken, 'TOTP')).startMfaEnrollment;
     expect(again.secret).not.toBe(user.secret);
@@ -175,7 +177,11 @@ describe.each(backends())('removeMfaMethod (%s)', (backend) => {
   it('a wrong password is INVALID_CREDENTIALS and removes nothing', async () => {
     const user = await signUpWithTotp(t.app);
     expectCode(await t.remove(user.accessToken, 'TOTP', totpNow(t.app, user.secret), WRONG_PASSWORD), 'INVALID_CREDENTIALS');
-    expect(expectOk(await mfaState(t.app, user.accessToken)).me).toMatchObject({ mfaEnabled: true, mfaMethods: ['TOTP', 'RECOVERY_CODE'], defaultMfaMethod: 'TOTP' });
+    expect(expectOk(await mfaState(t.app, user.accessToken)).me).toMatchObject({
+      mfaEnabled: true,
+      mfaMethods: ['TOTP', 'RECOVERY_CODE'],
+      defaultMfaMethod: 'TOTP',
+    });
     expect(await auditRows(t.app, { userId: user.userId, action: 'mfa.disabled' })).toHaveLength(0);
     await loginPending(t.app, user.email);
   });
@@ -213,7 +219,9 @@ describe.each(backends())('re-authentication with a mailed code (%s)', (backend)
     const removed = expectOk(await t.remove(user.accessToken, 'EMAIL', code)).removeMfaMethod;
     expect(removed).toMatchObject({ mfaEnabled: false, mfaMethods: [], defaultMfaMethod: null });
     expect(expectOk(await login(t.app, user.email)).login.mfaRequired).toBe(false);
-    expect(await auditRows(t.app, { userId: user.userId, action: 'mfa.challenge_succeeded' })).toMatchObject([{ metadata: { method: 'EMAIL', purpose: 'reauthentication' } }]);
+    expect(await auditRows(t.app, { userId: user.userId, action: 'mfa.challenge_succeeded' })).toMatchObject([
+      { metadata: { method: 'EMAIL', purpose: 'reauthentication' } },
+    ]);
   });
 
   it('a mailed re-authentication code works once', async () => {
@@ -237,7 +245,13 @@ describe.each(backends())('re-authentication with a mailed code (%s)', (backend)
     const phone = uniquePhone();
     expectOk(await startEnrollment(t.app, user.accessToken, 'SMS', phone.typed));
     const texts = await t.smsTo(phone.e164);
-    expectOk(await t.app.gql(`mutation($c: String!) { confirmMfaEnrollment(method: SMS, code: $c) { recoveryCodes } }`, { c: codeFrom(texts.at(-1)!.body) }, { token: user.accessToken }));
+    expectOk(
+      await t.app.gql(
+        `mutation($c: String!) { confirmMfaEnrollment(method: SMS, code: $c) { recoveryCodes } }`,
+        { c: codeFrom(texts.at(-1)!.body) },
+        { token: user.accessToken },
+      ),
+    );
     expectCode(await sendMfaCode(t.app, user.accessToken, 'EMAIL'), 'BAD_USER_INPUT');
     expect(expectOk(await sendMfaCode(t.app, user.accessToken, 'SMS')).sendMfaCode).toBe(true);
     const sent = await t.smsTo(phone.e164);
@@ -256,7 +270,10 @@ describe.each(backends())('setDefaultMfaMethod (%s)', (backend) => {
 
   it("an enabled factor becomes the default, and the next login's", async () => {
     const user = await t.totpEmailUser();
-    expect(expectOk(await t.setDefault(user.accessToken, 'EMAIL')).setDefaultMfaMethod).toMatchObject({ defaultMfaMethod: 'EMAIL', mfaMethods: ['TOTP', 'EMAIL', 'RECOVERY_CODE'] });
+    expect(expectOk(await t.setDefault(user.accessToken, 'EMAIL')).setDefaultMfaMethod).toMatchObject({
+      defaultMfaMethod: 'EMAIL',
+      mfaMethods: ['TOTP', 'EMAIL', 'RECOVERY_CODE'],
+    });
     expect(expectOk(await mfaState(t.app, user.accessToken)).me.defaultMfaMethod).toBe('EMAIL');
     const before = codeMails(await t.mailsTo(user.email)).length;
     expect((await loginPending(t.app, user.email)).defaultMfaMethod).toBe('EMAIL');

@@ -80,7 +80,9 @@ describe.each(backends())('recent sign-in, other sessions, recovery codes (%s)',
       const moved = uniqueEmail('moved');
       expectCode(await app.gql(UPDATE_USER, { id: target.userId, input: { email: moved } }, { token: admin.accessToken }), 'REAUTH_REQUIRED');
       expect(expectOk(await me(app, target.accessToken)).me.email).toBe(target.email);
-      expect(expectOk(await app.gql(UPDATE_USER, { id: target.userId, input: { name: 'Renamed' } }, { token: admin.accessToken })).updateUser.name).toBe('Renamed');
+      expect(expectOk(await app.gql(UPDATE_USER, { id: target.userId, input: { name: 'Renamed' } }, { token: admin.accessToken })).updateUser.name).toBe(
+        'Renamed',
+      );
       const fresh = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
       expect(expectOk(await app.gql(UPDATE_USER, { id: target.userId, input: { email: moved } }, { token: fresh.accessToken })).updateUser.email).toBe(moved);
     });

@@ -5,17 +5,7 @@ import { mfaFactors } from '../src/modules/mfa/tables.js';
 import { totpAt } from '../src/modules/mfa/totp.js';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, PASSWORD, signUp } from './support/actions.js';
-import {
-  confirmEnrollment,
-  loginPending,
-  mfaState,
-  RECOVERY_CODE_SHAPE,
-  startEnrollment,
-  STEP_MS,
-  totpNow,
-  verify2fa,
-  wrongTotp,
-} from './support/mfa.js';
+import { confirmEnrollment, loginPending, mfaState, RECOVERY_CODE_SHAPE, startEnrollment, STEP_MS, totpNow, verify2fa, wrongTotp } from './support/mfa.js';
 
 describe('totpAt: RFC 6238 Appendix B test vectors', () => {
   const secrets = {
@@ -58,7 +48,10 @@ describe.each(backends())('TOTP enrollment (%s)', (backend) => {
   afterAll(() => app?.close());
 
   async function factorRow(userId: string) {
-    const [row] = await app.deps.db.select().from(mfaFactors).where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, 'TOTP')));
+    const [row] = await app.deps.db
+      .select()
+      .from(mfaFactors)
+      .where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, 'TOTP')));
     return row;
   }
 
@@ -85,7 +78,9 @@ describe.each(backends())('TOTP enrollment (%s)', (backend) => {
   it('a login of a user who only started the enrollment gets full tokens', async () => {
     const user = await signUp(app);
     expectOk(await startEnrollment(app, user.accessToken, 'TOTP'));
-    const auth = expectOk(await app.gql(`mutation($i: LoginInput!) { login(input: $i) { mfaRequired refreshToken } }`, { i: { email: user.email, password: PASSWORD } })).login;
+    const auth = expectOk(
+      await app.gql(`mutation($i: LoginInput!) { login(input: $i) { mfaRequired refreshToken } }`, { i: { email: user.email, password: PASSWORD } }),
+    ).login;
     expect(auth.mfaRequired).toBe(false);
     expect(auth.refreshToken).toEqual(expect.any(String));
   });
@@ -101,7 +96,11 @@ describe.each(backends())('TOTP enrollment (%s)', (backend) => {
     expect(new Set(confirmed.recoveryCodes).size).toBe(10);
     for (const code of confirmed.recoveryCodes) expect(code).toMatch(RECOVERY_CODE_SHAPE);
     expect(confirmed.user).toMatchObject({ id: user.userId, mfaEnabled: true, mfaMethods: ['TOTP', 'RECOVERY_CODE'], defaultMfaMethod: 'TOTP' });
-    expect(expectOk(await mfaState(app, user.accessToken)).me).toMatchObject({ mfaEnabled: true, mfaMethods: ['TOTP', 'RECOVERY_CODE'], defaultMfaMethod: 'TOTP' });
+    expect(expectOk(await mfaState(app, user.accessToken)).me).toMatchObject({
+      mfaEnabled: true,
+      mfaMethods: ['TOTP', 'RECOVERY_CODE'],
+      defaultMfaMethod: 'TOTP',
+    });
 
     const rows = await auditRows(app, { userId: user.userId, action: 'mfa.enabled' });
     expect(rows).toHaveLength(1);

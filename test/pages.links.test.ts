@@ -57,7 +57,9 @@ describe.each(backends())('pages behind the mailed links, APP_URL = the gateway 
   let app: TestApp;
   beforeAll(async () => {
     // No SMTP_URL: mails go to the log, as on the embedded default.
-    app = await createTestApp(await createShared(backend), { env: { RATE_LIMITS: 'send.recipient=100/1m,sendHourly.recipient=100/1h,login.ip=1000/1m,register.ip=1000/1m,send.ip=1000/1m,verify.ip=1000/1m' } });
+    app = await createTestApp(await createShared(backend), {
+      env: { RATE_LIMITS: 'send.recipient=100/1m,sendHourly.recipient=100/1h,login.ip=1000/1m,register.ip=1000/1m,send.ip=1000/1m,verify.ip=1000/1m' },
+    });
   });
   afterAll(() => app?.close());
 

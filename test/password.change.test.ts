@@ -14,7 +14,11 @@ describe.each(backends())('changePassword (%s)', (backend) => {
   afterAll(() => app?.close());
 
   function changePassword(token: string | undefined, currentPassword: string, newPassword: string) {
-    return app.gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: currentPassword, n: newPassword }, { token });
+    return app.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+      { c: currentPassword, n: newPassword },
+      { token },
+    );
   }
 
   async function passwordHashOf(userId: string) {

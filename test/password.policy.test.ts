@@ -49,7 +49,11 @@ describe.each(backends())('password policy: blocklist and context words (%s)', (
   it('changePassword applies the same context: the email local part plus a year is refused', async () => {
     const user = await signUp(app, { email: emailOf() });
     const weak = `${user.email.split('@')[0]}2024`;
-    const result = await app.gql(`mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`, { c: PASSWORD, n: weak }, { token: user.accessToken });
+    const result = await app.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+      { c: PASSWORD, n: weak },
+      { token: user.accessToken },
+    );
     expectWeak(result, weak, /email address/);
     expectOk(await login(app, user.email, PASSWORD));
   });

@@ -63,7 +63,9 @@ describe.each(backends())('password reset (%s)', (backend) => {
     const admin = await signUp(t.app);
     await grantAdmin(t.app, admin.userId);
     const email = uniqueEmail('invited');
-    const created = expectOk(await t.app.gql(`mutation($e: String!) { createUser(input: { email: $e }) { id } }`, { e: email }, { token: admin.accessToken })).createUser;
+    const created = expectOk(
+      await t.app.gql(`mutation($e: String!) { createUser(input: { email: $e }) { id } }`, { e: email }, { token: admin.accessToken }),
+    ).createUser;
     const [mail] = await t.mailsTo(email);
     expect(mail!.subject).toMatch(/set your password/i);
     expect(mail!.text).toContain('24 hours');
@@ -72,7 +74,13 @@ describe.each(backends())('password reset (%s)', (backend) => {
     expect(expectOk(await login(t.app, email, NEW_PASSWORD)).login.user.id).toBe(created.id);
     // Created with a password: nothing is mailed.
     const withPassword = uniqueEmail('invited');
-    expectOk(await t.app.gql(`mutation($e: String!, $p: String!) { createUser(input: { email: $e, password: $p }) { id } }`, { e: withPassword, p: NEW_PASSWORD }, { token: admin.accessToken }));
+    expectOk(
+      await t.app.gql(
+        `mutation($e: String!, $p: String!) { createUser(input: { email: $e, password: $p }) { id } }`,
+        { e: withPassword, p: NEW_PASSWORD },
+        { token: admin.accessToken },
+      ),
+    );
     expect(await t.mailsTo(withPassword)).toEqual([]);
   });
 

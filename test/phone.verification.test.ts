@@ -15,7 +15,8 @@ async function setup(backend: Backend, env: Record<string, string> = {}) {
   return {
     ...m,
     requestPhone,
-    verifyPhone: (code: string, token?: string) => app.gql(`mutation($c: String!) { verifyPhone(code: $c) { id phone phoneVerified } }`, { c: code }, { token }),
+    verifyPhone: (code: string, token?: string) =>
+      app.gql(`mutation($c: String!) { verifyPhone(code: $c) { id phone phoneVerified } }`, { c: code }, { token }),
     /** Signs a user up, requests verification of a fresh number and returns the code sent. */
     async pending() {
       const user = await signUp(app);
@@ -92,7 +93,7 @@ describe.each(backends())('phone verification (%s)', (backend) => {
     expect(await auditRows(t.app, { userId: user.userId, action: 'phone.verified' })).toHaveLength(1);
   });
 
-  it("a code only verifies the phone of the user it was sent for", async () => {
+  it('a code only verifies the phone of the user it was sent for', async () => {
     const { user, code } = await t.pending();
     const other = await signUp(t.app);
     expectCode(await t.verifyPhone(code, other.accessToken), 'INVALID_CODE');

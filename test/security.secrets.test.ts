@@ -58,7 +58,13 @@ describe.each(backends())('secrets stay out of logs and the audit trail (%s)', (
     const change = `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`;
     expectOk(await gql(change, { c: pw.first, n: pw.second }, refreshed.accessToken));
     hashes.push(await passwordHashOf(registered.userId));
-    expectOk(await gql(`mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`, { i: { name: 'Keeper', bio: 'Keeps secrets' } }, refreshed.accessToken));
+    expectOk(
+      await gql(
+        `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`,
+        { i: { name: 'Keeper', bio: 'Keeps secrets' } },
+        refreshed.accessToken,
+      ),
+    );
     expectCode(await inlineLogin(app, email, pw.inlineWrong), 'INVALID_CREDENTIALS');
     const inline: Issued = expectOk(await inlineLogin(app, email, pw.second)).login;
     expectOk(await gql(`mutation { logout }`, {}, refreshed.accessToken));
@@ -81,7 +87,9 @@ describe.each(backends())('secrets stay out of logs and the audit trail (%s)', (
     expect(logs).toContain(registered.userId);
     expect(logs).toContain('"msg":"request"');
     const actions = (await auditRows(app, { userId: registered.userId })).map((r) => r.action);
-    expect(new Set(actions)).toEqual(new Set(['user.registered', 'user.login_failed', 'user.login', 'password.changed', 'user.updated', 'user.logout', 'user.deleted']));
+    expect(new Set(actions)).toEqual(
+      new Set(['user.registered', 'user.login_failed', 'user.login', 'password.changed', 'user.updated', 'user.logout', 'user.deleted']),
+    );
     for (const [label, secret] of secrets) {
       expect(secret.length, label).toBeGreaterThanOrEqual(16);
       expect(logs.includes(secret), `logs hold the ${label}`).toBe(false);
@@ -144,7 +152,10 @@ describe.each(backends())('secrets stay out of logs and the audit trail (%s)', (
     const error = await app.deps.db
       .insert(users)
       .values({ email: sql`null`, passwordHash: hash } as unknown as typeof users.$inferInsert)
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(Error);
     const text = JSON.stringify(serializeError(error));
     expect(text).toContain('violates not-null constraint');

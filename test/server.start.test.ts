@@ -77,7 +77,11 @@ describe.each(backends())('start-up output and keys:rotate (%s)', (backend) => {
 
   it('regression: the banner names PUBLIC_URL (localhost, as in tokens and links), and the bound address beside it', async () => {
     const { output } = await runMain(env, 'src/main.ts', (out) => out.includes('ready at'));
-    const banner = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => String(l.msg).includes('ready at'));
+    const banner = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((l) => String(l.msg).includes('ready at'));
     expect(banner).toMatchObject({ url: 'http://localhost:0/graphql', listening: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/) });
     expect(banner.msg).toMatch(/^graphql-auth-gateway ready at http:\/\/localhost:0\/graphql \(listening on http:\/\/127\.0\.0\.1:\d+\/graphql\)$/);
   });
@@ -89,7 +93,9 @@ describe.each(backends())('start-up output and keys:rotate (%s)', (backend) => {
     expect(printed, output).not.toBeNull();
     const [, added, , old] = printed!;
     expect(added).not.toBe(old);
-    const app = await createTestApp(backend === 'embedded' ? { backend, env: { DATA_DIR: dataDir } } : { backend, env: { DATABASE_URL: env.DATABASE_URL!, REDIS_URL: env.REDIS_URL! } });
+    const app = await createTestApp(
+      backend === 'embedded' ? { backend, env: { DATA_DIR: dataDir } } : { backend, env: { DATABASE_URL: env.DATABASE_URL!, REDIS_URL: env.REDIS_URL! } },
+    );
     try {
       expect(app.deps.keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([added, old]));
       expect(app.deps.keys.current().kid).toBe(old);

@@ -46,7 +46,12 @@ describe.each(backends())('WebSocket origin and subscription limits (%s)', (back
     const user = await signUp(app);
     await logout(app, user.accessToken);
     const meOver = (token: string | null) => {
-      const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+      const client = createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      });
       return new Promise<Record<string, unknown> | undefined>((resolve, reject) => {
         client.subscribe({ query: '{ me { id } }' }, { next: (r) => resolve(r.errors?.[0]?.extensions), error: reject, complete: () => undefined });
       }).finally(() => client.dispose());
@@ -88,7 +93,9 @@ describe.each(backends())('CORS_ORIGINS and WS_MAX_SUBSCRIPTIONS set (%s)', (bac
   let app: TestApp;
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { CORS_ORIGINS: 'https://partner.example, http://localhost:5173', WS_MAX_SUBSCRIPTIONS: '1' } });
+    app = await createTestApp(await createShared(backend), {
+      env: { CORS_ORIGINS: 'https://partner.example, http://localhost:5173', WS_MAX_SUBSCRIPTIONS: '1' },
+    });
     url = await app.listen();
   });
   afterAll(() => app?.close());
@@ -98,7 +105,10 @@ describe.each(backends())('CORS_ORIGINS and WS_MAX_SUBSCRIPTIONS set (%s)', (bac
     expect(await upgrade(url, 'http://localhost:5173')).toBe(101);
     expect(await upgrade(url, 'http://gateway.test')).toBe(101);
     expect(await upgrade(url, 'https://partner.example.evil.test')).toBe(403);
-    const preflight = await app.fetch('/graphql', { method: 'OPTIONS', headers: { origin: 'https://partner.example', 'access-control-request-method': 'POST' } });
+    const preflight = await app.fetch('/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://partner.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://partner.example');
     expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
   });

@@ -87,7 +87,10 @@ describe.each(backends())('sessions (%s)', (backend) => {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'TestBrowser/2.0 (over TCP)' },
-      body: JSON.stringify({ query: 'mutation($i: LoginInput!) { login(input: $i) { refreshToken } }', variables: { i: { email: user.email, password: PASSWORD } } }),
+      body: JSON.stringify({
+        query: 'mutation($i: LoginInput!) { login(input: $i) { refreshToken } }',
+        variables: { i: { email: user.email, password: PASSWORD } },
+      }),
     });
     const overTcp = ((await response.json()) as { data: { login: { refreshToken: string } } }).data.login.refreshToken.split('.')[0]!;
     const caller = sessionOf({ ...user, refreshToken: inProcess.refreshToken });
@@ -182,7 +185,10 @@ describe.runIf(backends().includes('real'))('sessions across instances (real)', 
   useInstances((first, second) => ([a, b] = [first, second]));
 
   it('refuses a token on B right after logout on A, and the other way round', async () => {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const user = await signUp(from);
       expect(expectOk(await me(to, user.accessToken)).me.id).toBe(user.userId);
       expectOk(await logout(from, user.accessToken));
@@ -194,7 +200,10 @@ describe.runIf(backends().includes('real'))('sessions across instances (real)', 
   it('lists on B a session created on A', async () => {
     const user = await signUp(a);
     const second = await signIn(b, user.email);
-    const list = expectOk(await b.gql(`{ mySessions { ${SESSION_FIELDS} } }`, {}, { token: user.accessToken })).mySessions as Array<{ id: string; current: boolean }>;
+    const list = expectOk(await b.gql(`{ mySessions { ${SESSION_FIELDS} } }`, {}, { token: user.accessToken })).mySessions as Array<{
+      id: string;
+      current: boolean;
+    }>;
     expect(list.map((s) => s.id).sort()).toEqual([sessionOf(user), sessionOf(second)].sort());
     expect(list.find((s) => s.current)?.id).toBe(sessionOf(user));
   });

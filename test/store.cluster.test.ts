@@ -28,7 +28,10 @@ describe.runIf(hasRedisCluster())('Redis Cluster (two instances)', () => {
   });
 
   it('register, login and refresh on one instance; logout revokes on the other, and the other way round', async () => {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const user = await signUp(from);
       const session = await signIn(to, user.email);
       expect(expectOk(await me(from, session.accessToken)).me.id).toBe(user.userId);
@@ -45,7 +48,8 @@ describe.runIf(hasRedisCluster())('Redis Cluster (two instances)', () => {
   });
 
   it('tells B about a key rotated on A (key publication over cluster pub/sub)', async () => {
-    const kids = async (app: TestApp) => ((await (await app.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const kids = async (app: TestApp) =>
+      ((await (await app.fetch('/.well-known/jwks.json')).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
     const before = await kids(b);
     await a.deps.keys.rotate();
     const added = (await kids(a)).filter((kid) => !before.includes(kid));

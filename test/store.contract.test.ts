@@ -105,7 +105,12 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     const { store, twin } = open();
     const now = Date.now();
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : twin).windows.reserve('w', { now, windowMs: 60_000, max: 5 })));
-    expect(results.map((r) => r.before).sort((a, b) => a - b).slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      results
+        .map((r) => r.before)
+        .sort((a, b) => a - b)
+        .slice(0, 6),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
     expect(results.filter((r) => r.before < 5)).toHaveLength(5);
     expect(results.filter((r) => r.before >= 5).every((r) => r.retryAt === now + 60_000)).toBe(true);
     // Entries leave the window by the time passed in; only the newest max + 1 are kept.
@@ -116,11 +121,28 @@ describe.each(kinds)('store contract (%s)', (backend) => {
   it('rotates a refresh token for exactly one of concurrent callers', async () => {
     const { store, twin } = open();
     const now = Date.now();
-    const session = { id: randomUUID(), userId: randomUUID(), createdAt: now, lastSeenAt: now, expiresAt: now + 60_000, ip: null, userAgent: null, amr: ['pwd'], mfaVerified: false };
+    const session = {
+      id: randomUUID(),
+      userId: randomUUID(),
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + 60_000,
+      ip: null,
+      userAgent: null,
+      amr: ['pwd'],
+      mfaVerified: false,
+    };
     await store.sessions.create(session, { hash: 'h0', expiresAt: now + 60_000 });
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? store : twin).sessions.rotateRefresh({ sessionId: session.id, oldHash: 'h0', next: { hash: `h${i + 1}` }, successorBox: `box${i + 1}`, now, graceMs: 10_000 }),
+        (i % 2 ? store : twin).sessions.rotateRefresh({
+          sessionId: session.id,
+          oldHash: 'h0',
+          next: { hash: `h${i + 1}` },
+          successorBox: `box${i + 1}`,
+          now,
+          graceMs: 10_000,
+        }),
       ),
     );
     const rotated = results.filter((r) => r.status === 'rotated');

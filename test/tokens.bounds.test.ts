@@ -16,7 +16,10 @@ async function resign(app: TestApp, token: string, claims: JWTPayload) {
 
 /** The UNAUTHENTICATED answer of `me`: its reason (undefined when none) and the challenge header. */
 function refusal(result: GqlResult) {
-  expect(result.errors?.map((e) => e.extensions.code), JSON.stringify(result.errors)).toEqual(['UNAUTHENTICATED']);
+  expect(
+    result.errors?.map((e) => e.extensions.code),
+    JSON.stringify(result.errors),
+  ).toEqual(['UNAUTHENTICATED']);
   return { reason: result.errors![0]!.extensions.reason, challenge: result.headers.get('www-authenticate') };
 }
 

@@ -169,7 +169,12 @@ describe.each(backends())('signing key rotation (%s)', (backend) => {
     const jwks = await jwksOf(app);
     expect(kidsOf(jwks)).toEqual(expect.arrayContaining([oldKid, newKid]));
     // A gateway with the new JWKS still verifies tokens signed before the rotation.
-    await jwtVerify(user.accessToken, createLocalJWKSet(jwks), { issuer: ISSUER, audience: ISSUER, algorithms: ['EdDSA'], currentDate: new Date(app.clock.now()) });
+    await jwtVerify(user.accessToken, createLocalJWKSet(jwks), {
+      issuer: ISSUER,
+      audience: ISSUER,
+      algorithms: ['EdDSA'],
+      currentDate: new Date(app.clock.now()),
+    });
 
     app.clock.advance(ACCESS_TTL_MS + 2 * 60_000 + 1000);
     await app.deps.keys.reload();

@@ -71,7 +71,14 @@ describe.runIf(backends().includes('real'))('npm run keys:rotate -- --revoke (re
   it('revokes the current signing key from the command line', async () => {
     const user = await signUp(a);
     const oldKid = kidOf(user.accessToken);
-    const env = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', SECRET_KEY, DATABASE_URL: a.deps.config.databaseUrl!, REDIS_URL: a.deps.config.redisUrl! };
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      SECRET_KEY,
+      DATABASE_URL: a.deps.config.databaseUrl!,
+      REDIS_URL: a.deps.config.redisUrl!,
+    };
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/scripts/rotate-keys.ts', '--revoke'], { env });
     expect(stdout).toContain(`signing key ${oldKid} revoked`);
     // The script's store has no test prefix, so these instances did not hear it: as after a lost message.

@@ -92,7 +92,9 @@ function magicLink(token) {
   document.title = $('title').textContent = 'Sign in';
   show('Continue to sign in with this link.');
   confirmThen('Sign in', async () => {
-    const { loginWithMagicLink: auth } = await gql(`mutation MagicLink($token: String!) { loginWithMagicLink(token: $token, setCookie: true) { ${AUTH} } }`, { token });
+    const { loginWithMagicLink: auth } = await gql(`mutation MagicLink($token: String!) { loginWithMagicLink(token: $token, setCookie: true) { ${AUTH} } }`, {
+      token,
+    });
     $('confirm').hidden = true;
     if (auth.mfaRequired) return secondFactor(auth);
     signedIn(auth);

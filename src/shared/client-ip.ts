@@ -8,7 +8,13 @@ import type { TrustProxy } from '../config.js';
 export function clientIp(remote: string | null | undefined, forwardedFor: string | null | undefined, trust: TrustProxy): string | null {
   const peer = normalize(remote);
   if (trust.kind === 'none' || !forwardedFor) return peer;
-  const chain = [...forwardedFor.split(',').map((s) => normalize(s.trim())).filter((s): s is string => !!s), ...(peer ? [peer] : [])];
+  const chain = [
+    ...forwardedFor
+      .split(',')
+      .map((s) => normalize(s.trim()))
+      .filter((s): s is string => !!s),
+    ...(peer ? [peer] : []),
+  ];
   if (trust.kind === 'all') return chain[0] ?? peer;
   if (trust.kind === 'hops') return chain[Math.max(0, chain.length - 1 - trust.hops)] ?? peer;
   let i = chain.length - 1;

@@ -259,9 +259,7 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
       async add(entries) {
         // Auto-pipelining sends these in one round trip.
         await Promise.all(
-          entries.map(({ key, counts, ttlMs }) =>
-            hincrbyMany([`${p}hist:${key}`], [Math.max(1, Math.ceil(ttlMs)), ...Object.entries(counts).flat()]),
-          ),
+          entries.map(({ key, counts, ttlMs }) => hincrbyMany([`${p}hist:${key}`], [Math.max(1, Math.ceil(ttlMs)), ...Object.entries(counts).flat()])),
         );
       },
       async read(keys) {

@@ -83,7 +83,10 @@ export type CounterStore = {
  * is all a decision needs, and a key lives `windowMs` after its last call.
  */
 export type WindowStore = {
-  reserve(key: string, options: { now: number; windowMs: number; max: number }): Promise<{
+  reserve(
+    key: string,
+    options: { now: number; windowMs: number; max: number },
+  ): Promise<{
     /** Calls in the window before this one. */
     before: number;
     /** When `before >= max`: the earliest time a next call would be let through. */

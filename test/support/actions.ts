@@ -19,7 +19,10 @@ export function codeOf(result: GqlResult): string | null {
 }
 
 export function expectCode(result: GqlResult, code: string) {
-  expect(result.errors?.map((e) => e.extensions.code), JSON.stringify(result.errors)).toEqual([code]);
+  expect(
+    result.errors?.map((e) => e.extensions.code),
+    JSON.stringify(result.errors),
+  ).toEqual([code]);
 }
 
 export function expectOk<T>(result: GqlResult<T>): T {
@@ -50,7 +53,11 @@ export async function signIn(app: TestApp, email: string, password = PASSWORD): 
 }
 
 export async function me(app: TestApp, token: string) {
-  return app.gql(`{ me { id email name firstName lastName bio language avatarUrl roles caps emailVerified phone phoneVerified mfaEnabled mfaMethods defaultMfaMethod disabled createdAt updatedAt lastLoginAt } }`, {}, { token });
+  return app.gql(
+    `{ me { id email name firstName lastName bio language avatarUrl roles caps emailVerified phone phoneVerified mfaEnabled mfaMethods defaultMfaMethod disabled createdAt updatedAt lastLoginAt } }`,
+    {},
+    { token },
+  );
 }
 
 export async function refresh(app: TestApp, refreshToken: string | null) {

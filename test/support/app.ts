@@ -67,7 +67,11 @@ export type TestApp = {
   logs: string[];
   /** What start-up showed on the console (the embedded default's admin password). */
   announced: string[];
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GqlResult<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GqlResult<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Listens on a free loopback port (for WebSocket tests); returns the GraphQL URL. */
   listen(): Promise<string>;
@@ -78,7 +82,11 @@ export const SECRET_KEY = 'test-secret-key-0123456789-abcdefghijklmnop';
 
 export async function createTestApp(
   shared: Shared,
-  options: { env?: Record<string, string>; clock?: TestClock; /** Embedded backends: share this app's database and store (a second instance). */ peer?: TestApp } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: TestClock /** Embedded backends: share this app's database and store (a second instance). */;
+    peer?: TestApp;
+  } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const config = loadConfig({

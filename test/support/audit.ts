@@ -8,7 +8,17 @@ import type { TestApp } from './app.js';
 export const EVENT_FIELDS = 'id at action outcome actorId userId ip userAgent metadata';
 export const SUBSCRIPTION = `subscription($filter: AuditFilter) { auditEvents(filter: $filter) { ${EVENT_FIELDS} } }`;
 
-export type AuditEventJson = { id: string; at: string; action: string; outcome: string; actorId: string | null; userId: string | null; ip: string | null; userAgent: string | null; metadata: unknown };
+export type AuditEventJson = {
+  id: string;
+  at: string;
+  action: string;
+  outcome: string;
+  actorId: string | null;
+  userId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  metadata: unknown;
+};
 
 /** The admin role holds every cap, audit:read included; caps are read per request, so this counts at once. */
 export async function grantAdmin(app: TestApp, userId: string): Promise<void> {

@@ -136,11 +136,22 @@ export async function startRedisCluster(): Promise<Service> {
       const [port, bus] = [await freePort(), await freePort()];
       const nodeDir = join(dir, String(port));
       mkdirSync(nodeDir);
-      const conf = ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '5000'];
+      const conf = [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-port',
+        String(bus),
+        '--cluster-config-file',
+        join(nodeDir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '5000',
+      ];
       children.push(await spawnRedis(nodeDir, port, conf));
       ports.push(port);
     }
-    const create = spawnSync(redisCli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(redisCli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+    });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
     await waitForClusterOk(redisCli, ports);
     return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), stop };

@@ -9,7 +9,13 @@ import type { Plugin } from 'graphql-yoga';
  * the fields that hold text also refuse the other control characters (users/validation.ts).
  */
 export function useInputGuard(): Plugin {
-  const guard = ({ args, setResultAndStopExecution }: { args: { document: DocumentNode; variableValues?: unknown }; setResultAndStopExecution: (result: never) => void }) => {
+  const guard = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { document: DocumentNode; variableValues?: unknown };
+    setResultAndStopExecution: (result: never) => void;
+  }) => {
     if (!documentHasNul(args.document) && !valueHasNul(args.variableValues, 0)) return;
     const error = new GraphQLError('Text must not contain NUL characters', { extensions: { code: 'BAD_USER_INPUT' } });
     setResultAndStopExecution({ errors: [error] } as never);

@@ -51,7 +51,9 @@ export function usePages(config: Pick<Config, 'appUrl' | 'publicUrl'>): Plugin {
       }
       if ((LINK_PAGES as readonly string[]).includes(url.pathname)) {
         // no-store: the URL carries a one-time token.
-        return endResponse(new fetchAPI.Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...PAGE_HEADERS } }));
+        return endResponse(
+          new fetchAPI.Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...PAGE_HEADERS } }),
+        );
       }
     },
   };

@@ -7,7 +7,10 @@ import { loggedErrors } from './use-error-logging.js';
 
 /** A request ran past REQUEST_TIMEOUT. Unexpected: masked as INTERNAL_SERVER_ERROR, logged with the request id. */
 export class RequestTimeoutError extends Error {
-  constructor(readonly timeoutMs: number, readonly phase: 'context' | 'execution') {
+  constructor(
+    readonly timeoutMs: number,
+    readonly phase: 'context' | 'execution',
+  ) {
     super(`request deadline of ${timeoutMs} ms exceeded during ${phase}`);
     this.name = 'RequestTimeoutError';
   }
@@ -31,7 +34,10 @@ function race<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
  * Bounds building the context (the session lookup in the store) by what is left of the request's
  * deadline; past it, the request fails with RequestTimeoutError, logged here with the request id.
  */
-export function withRequestDeadline<T>(work: Promise<T>, opts: { request: Request | undefined; timeoutMs: number; logger: Logger; requestId: string }): Promise<T> {
+export function withRequestDeadline<T>(
+  work: Promise<T>,
+  opts: { request: Request | undefined; timeoutMs: number; logger: Logger; requestId: string },
+): Promise<T> {
   return race(work, remaining(opts.request, opts.timeoutMs), () => {
     const error = new RequestTimeoutError(opts.timeoutMs, 'context');
     opts.logger.error({ reqId: opts.requestId, err: error }, 'unexpected error');

@@ -29,10 +29,7 @@ export function useRoutes(deps: Pick<Deps, 'database' | 'store' | 'keys' | 'logg
 }
 
 async function readiness(deps: Pick<Deps, 'database' | 'store' | 'logger'>) {
-  const checks = await Promise.allSettled([
-    withTimeout(deps.database.ping(), READY_TIMEOUT_MS),
-    withTimeout(deps.store.ping(), READY_TIMEOUT_MS),
-  ]);
+  const checks = await Promise.allSettled([withTimeout(deps.database.ping(), READY_TIMEOUT_MS), withTimeout(deps.store.ping(), READY_TIMEOUT_MS)]);
   const [database, store] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
   const ready = database === 'ok' && store === 'ok';
   if (!ready) deps.logger.warn({ database, store }, 'not ready');

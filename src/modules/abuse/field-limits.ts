@@ -40,7 +40,13 @@ export async function enforceWindowLimit(deps: LimitDeps, name: string, subject:
   if (decision.allowed) return;
   // One audit row per window and subject, not one per refused call (an attack would flood the table).
   if ((await deps.store.counters.increment(`rl-audit:${name}:${key}`, limit.windowMs)).count === 1) {
-    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', actorId: null, meta, metadata: { limit: name, max: limit.max, windowMs: limit.windowMs } });
+    await recordAudit(deps, deps.db, {
+      action: 'rate_limit.exceeded',
+      outcome: 'FAILURE',
+      actorId: null,
+      meta,
+      metadata: { limit: name, max: limit.max, windowMs: limit.windowMs },
+    });
   }
   throw new RateLimitedError(decision.retryAt - now);
 }

@@ -27,7 +27,13 @@ export async function enforceLimit(deps: AbuseDeps, name: string, subject: strin
   if (count <= limit.max) return;
   // One audit row per window and subject, not one per refused request (an attack would flood the table).
   if (count === limit.max + 1) {
-    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', actorId: null, meta, metadata: { limit: name, max: limit.max, windowMs: limit.windowMs } });
+    await recordAudit(deps, deps.db, {
+      action: 'rate_limit.exceeded',
+      outcome: 'FAILURE',
+      actorId: null,
+      meta,
+      metadata: { limit: name, max: limit.max, windowMs: limit.windowMs },
+    });
   }
   throw new RateLimitedError(resetInMs);
 }
@@ -51,9 +57,10 @@ export async function guardLoginAttempt(deps: AbuseDeps, email: string, captchaT
   const { abuse } = deps.config;
   const always = abuse.captchaRequiredFor.includes('login');
   if (always) await checkCaptcha(deps, 'login', captchaToken, meta);
-  const captcha = deps.captcha && !always
-    ? { after: abuse.loginCaptchaAfter, solved: !!captchaToken && (await deps.captcha.verify(captchaToken, meta.ip, 'login')), token: captchaToken }
-    : undefined;
+  const captcha =
+    deps.captcha && !always
+      ? { after: abuse.loginCaptchaAfter, solved: !!captchaToken && (await deps.captcha.verify(captchaToken, meta.ip, 'login')), token: captchaToken }
+      : undefined;
   await passLoginGate(deps, email, meta, captcha);
 }
 
@@ -105,7 +112,14 @@ const mfaKey = (userId: string) => `mfa-failures:${userId}`;
 export async function passMfaGate(deps: AbuseDeps, userId: string): Promise<number> {
   const hard = deps.config.abuse.mfaLockAfter;
   const now = deps.clock.now();
-  const gate = await deps.store.gates.begin(mfaKey(userId), { now, free: hard + 1, hard, baseDelayMs: BASE_DELAY_MS, maxDelayMs: MAX_DELAY_MS, ttlMs: GATE_TTL_MS });
+  const gate = await deps.store.gates.begin(mfaKey(userId), {
+    now,
+    free: hard + 1,
+    hard,
+    baseDelayMs: BASE_DELAY_MS,
+    maxDelayMs: MAX_DELAY_MS,
+    ttlMs: GATE_TTL_MS,
+  });
   if (!gate.allowed) throw new RateLimitedError(gate.retryAt - now, { locked: true });
   return gate.attempt;
 }

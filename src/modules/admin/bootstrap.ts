@@ -50,9 +50,21 @@ async function ensureAdmin(deps: Deps, email: string, password: string | null): 
     if (!created && !wasAdmin) assertPromotable(user);
     await assignRoles(tx, user.id, ['user', 'admin']);
     if (created) {
-      await recordAudit(deps, tx, { action: 'admin.user_created', actorId: null, userId: user.id, meta: SYSTEM, metadata: { roles: ['user', 'admin'], bootstrap: true, withPassword: !!passwordHash } });
+      await recordAudit(deps, tx, {
+        action: 'admin.user_created',
+        actorId: null,
+        userId: user.id,
+        meta: SYSTEM,
+        metadata: { roles: ['user', 'admin'], bootstrap: true, withPassword: !!passwordHash },
+      });
     } else if (!wasAdmin) {
-      await recordAudit(deps, tx, { action: 'admin.user_updated', actorId: null, userId: user.id, meta: SYSTEM, metadata: { fields: ['roles'], roles: ['admin'], bootstrap: true } });
+      await recordAudit(deps, tx, {
+        action: 'admin.user_updated',
+        actorId: null,
+        userId: user.id,
+        meta: SYSTEM,
+        metadata: { fields: ['roles'], roles: ['admin'], bootstrap: true },
+      });
     }
     return { user, promoted: !created && !wasAdmin };
   });

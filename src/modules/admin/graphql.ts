@@ -95,7 +95,8 @@ builder.mutationFields((t) => ({
   }),
   updateUser: t.field({
     type: UserRef,
-    description: 'Needs cap users:write and every cap the account holds; changing roles or caps needs roles:assign. A new email voids the links mailed to the old one.',
+    description:
+      'Needs cap users:write and every cap the account holds; changing roles or caps needs roles:assign. A new email voids the links mailed to the old one.',
     authScopes: { cap: 'users:write' },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: (_, { id, input }, ctx) => {

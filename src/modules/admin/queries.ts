@@ -15,7 +15,14 @@ function conditions(db: DbOrTx, filter: UserFilter): SQL[] {
   const search = filter.search?.trim();
   if (search) where.push(or(ilike(users.email, likePattern(search)), ilike(users.name, likePattern(search)))!);
   if (filter.role) {
-    where.push(exists(db.select({ one: sql`1` }).from(userRoles).where(and(eq(userRoles.userId, users.id), eq(userRoles.role, filter.role)))));
+    where.push(
+      exists(
+        db
+          .select({ one: sql`1` })
+          .from(userRoles)
+          .where(and(eq(userRoles.userId, users.id), eq(userRoles.role, filter.role))),
+      ),
+    );
   }
   if (filter.disabled != null) where.push(eq(users.disabled, filter.disabled));
   return where;
@@ -37,7 +44,10 @@ export async function pageUsers(db: DbOrTx, filter: UserFilter, after: [string, 
 }
 
 export async function countUsers(db: DbOrTx, filter: UserFilter): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(users).where(and(...conditions(db, filter)));
+  const [row] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(and(...conditions(db, filter)));
   return row?.n ?? 0;
 }
 

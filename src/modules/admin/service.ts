@@ -141,7 +141,13 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
     // Links mailed to the old address (reset, magic link, verification) must not outlive it (ASVS 5.0 V6.4).
     const voidedLinks = email !== undefined && email !== target.email ? await voidTokensForOtherAddresses(tx, target.id, email) : undefined;
     const fields = [...Object.keys(changes), ...(roles ? ['roles'] : [])];
-    const metadata = { fields, ...(roles ? { roles } : {}), ...(caps ? { caps } : {}), ...(disabled !== undefined ? { disabled } : {}), ...(voidedLinks ? { voidedLinks } : {}) };
+    const metadata = {
+      fields,
+      ...(roles ? { roles } : {}),
+      ...(caps ? { caps } : {}),
+      ...(disabled !== undefined ? { disabled } : {}),
+      ...(voidedLinks ? { voidedLinks } : {}),
+    };
     await recordAudit(deps, tx, { action: 'admin.user_updated', actorId, userId: target.id, meta, metadata });
     return row;
   });

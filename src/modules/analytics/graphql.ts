@@ -16,8 +16,7 @@ const OperationLatencyRef = builder.objectRef<OperationLatency>('OperationLatenc
   }),
 });
 
-const count = (field: keyof SecurityCounts, description: string) =>
-  ({ description, resolve: async (a: Analytics) => (await a.counts())[field] }) as const;
+const count = (field: keyof SecurityCounts, description: string) => ({ description, resolve: async (a: Analytics) => (await a.counts())[field] }) as const;
 
 const AnalyticsRef = builder.objectRef<Analytics>('Analytics').implement({
   description: 'Security events from the audit trail, and operation latency, over [since, until).',

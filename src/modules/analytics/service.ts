@@ -27,10 +27,7 @@ export function analyticsWindow(deps: Pick<Deps, 'clock'>, input: { since?: Date
 }
 
 /** Security event counts from the audit trail and latency per operation from the histograms, over one window. */
-export function getAnalytics(
-  deps: Pick<Deps, 'clock' | 'db' | 'store' | 'latency'>,
-  input: { since?: Date | null; until?: Date | null },
-): Analytics {
+export function getAnalytics(deps: Pick<Deps, 'clock' | 'db' | 'store' | 'latency'>, input: { since?: Date | null; until?: Date | null }): Analytics {
   const { since, until } = analyticsWindow(deps, input);
   let counts: Promise<SecurityCounts> | undefined;
   let latency: Promise<OperationLatency[]> | undefined;

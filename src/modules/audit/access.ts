@@ -74,7 +74,12 @@ export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'
   }
 
   const sessionOwner = (subscriber: Subscriber) =>
-    cached(sessions, subscriber.sessionId, subscriber.userId, async () => (await deps.store.sessions.get(subscriber.sessionId, deps.clock.now()))?.userId ?? null);
+    cached(
+      sessions,
+      subscriber.sessionId,
+      subscriber.userId,
+      async () => (await deps.store.sessions.get(subscriber.sessionId, deps.clock.now()))?.userId ?? null,
+    );
   const capsOf = (userId: string) => cached(caps, userId, userId, async () => (await getUserAccess(deps.db, userId)).caps);
   const verdict = (owner: string | null, held: readonly string[], subscriber: Subscriber, cap: string): Verdict =>
     owner !== subscriber.userId ? 'UNAUTHENTICATED' : held.includes(cap) ? 'ok' : 'FORBIDDEN';

@@ -117,7 +117,9 @@ function watchHealth(health: FeedHealth, active: () => boolean, lost: (cause: un
     timer = undefined;
     if (!active()) return void (failures = 0);
     let wait: NodeJS.Timeout | undefined;
-    const unanswered = new Promise<never>((_, reject) => (wait = setTimeout(() => reject(new Error(`store did not answer a ping within ${everyMs} ms`)), everyMs)));
+    const unanswered = new Promise<never>(
+      (_, reject) => (wait = setTimeout(() => reject(new Error(`store did not answer a ping within ${everyMs} ms`)), everyMs)),
+    );
     try {
       await Promise.race([health.ping(), unanswered]);
       failures = 0;

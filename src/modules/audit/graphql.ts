@@ -22,7 +22,8 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     requestId: t.exposeString('requestId', {
       nullable: true,
-      description: 'The X-Request-Id of the request that caused it, as in its response header and log lines (null on events recorded before this field existed).',
+      description:
+        'The X-Request-Id of the request that caused it, as in its response header and log lines (null on events recorded before this field existed).',
     }),
   }),
 });

@@ -17,7 +17,10 @@ export type AuditLive = {
  * after the relay's first attempt to lead, so an instance that starts first publishes every
  * event committed after its start.
  */
-export async function startAuditLive(deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>, options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {}): Promise<AuditLive> {
+export async function startAuditLive(
+  deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>,
+  options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {},
+): Promise<AuditLive> {
   const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });
   const feed = createAuditFeed({
     pubsub: deps.store.pubsub,

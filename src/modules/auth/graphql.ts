@@ -46,14 +46,19 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
 const RegisterInput = builder.inputType('RegisterInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
-    password: t.string({ description: 'When omitted a random password is set and a link to choose one (APP_URL/reset-password?token=…, valid 24 hours) is mailed.' }),
+    password: t.string({
+      description: 'When omitted a random password is set and a link to choose one (APP_URL/reset-password?token=…, valid 24 hours) is mailed.',
+    }),
     name: t.string(),
     firstName: t.string(),
     lastName: t.string(),
     language: t.string(),
     phone: t.string({ description: 'International format (+ and country code); stored as E.164, unverified until requestPhoneVerification/verifyPhone.' }),
     captchaToken: t.string({ description: 'The CAPTCHA token, when CAPTCHA_REQUIRED_FOR includes register.' }),
-    setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.' }),
+    setCookie: t.boolean({
+      description:
+        'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.',
+    }),
   }),
 });
 
@@ -62,7 +67,10 @@ const LoginInput = builder.inputType('LoginInput', {
     email: t.string({ required: true }),
     password: t.string({ required: true }),
     captchaToken: t.string({ description: 'Needed after LOGIN_CAPTCHA_AFTER failed logins of the account (CAPTCHA_REQUIRED), when a CAPTCHA is configured.' }),
-    setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.' }),
+    setCookie: t.boolean({
+      description:
+        'Also set the tokens as HttpOnly cookies (HTTP only, refused over WebSocket); they stay in the payload too. Requests authenticated by cookie must send the x-graphql-yoga-csrf header.',
+    }),
   }),
 });
 
@@ -72,7 +80,12 @@ builder.mutationField('register', (t) =>
     authScopes: { public: true },
     args: { input: t.arg({ type: RegisterInput, required: true }) },
     resolve: (_, { input }, ctx) =>
-      withAuthCookies(ctx, input.setCookie, () => register(ctx.deps, input, ctx.meta), (result) => result.auth),
+      withAuthCookies(
+        ctx,
+        input.setCookie,
+        () => register(ctx.deps, input, ctx.meta),
+        (result) => result.auth,
+      ),
   }),
 );
 
@@ -81,7 +94,13 @@ builder.mutationField('login', (t) =>
     type: AuthPayload,
     authScopes: { public: true },
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: (_, { input }, ctx) => withAuthCookies(ctx, input.setCookie, () => login(ctx.deps, input, ctx.meta), (auth) => auth),
+    resolve: (_, { input }, ctx) =>
+      withAuthCookies(
+        ctx,
+        input.setCookie,
+        () => login(ctx.deps, input, ctx.meta),
+        (auth) => auth,
+      ),
   }),
 );
 
@@ -128,12 +147,19 @@ builder.mutationField('requestMagicLink', (t) =>
 builder.mutationField('loginWithMagicLink', (t) =>
   t.field({
     type: AuthPayload,
-    description: 'Signs in with the token of a magic link (once). The link proves the address, so the email counts as verified. INVALID_TOKEN when it is bad, used or expired.',
+    description:
+      'Signs in with the token of a magic link (once). The link proves the address, so the email counts as verified. INVALID_TOKEN when it is bad, used or expired.',
     authScopes: { public: true },
     args: {
       token: t.arg.string({ required: true }),
       setCookie: t.arg.boolean({ description: 'Also set the tokens as HttpOnly cookies, as login does.' }),
     },
-    resolve: (_, args, ctx) => withAuthCookies(ctx, args.setCookie, () => loginWithMagicLink(ctx.deps, args.token, ctx.meta), (auth) => auth),
+    resolve: (_, args, ctx) =>
+      withAuthCookies(
+        ctx,
+        args.setCookie,
+        () => loginWithMagicLink(ctx.deps, args.token, ctx.meta),
+        (auth) => auth,
+      ),
   }),
 );

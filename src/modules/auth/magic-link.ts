@@ -31,7 +31,13 @@ export async function loginWithMagicLink(deps: Deps, token: string, meta: Reques
   });
   if (!user) throw new InvalidTokenError();
   if (user.disabled) {
-    await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled', method: 'magic_link' } });
+    await recordAudit(deps, deps.db, {
+      action: 'user.login_failed',
+      outcome: 'FAILURE',
+      userId: user.id,
+      meta,
+      metadata: { reason: 'disabled', method: 'magic_link' },
+    });
     throw new AccountDisabledError();
   }
   return signInUser(deps, user, { meta, amr: ['email'], method: 'magic_link' });

@@ -74,11 +74,7 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
  * take as long as wrong passwords (ASVS 5.0 V6.3.8); both answer INVALID_CREDENTIALS.
  * ACCOUNT_DISABLED only follows a correct password, so it reveals nothing to a guesser.
  */
-export async function login(
-  deps: Deps,
-  input: { email: string; password: string; captchaToken?: string | null },
-  meta: RequestMeta,
-): Promise<AuthResult> {
+export async function login(deps: Deps, input: { email: string; password: string; captchaToken?: string | null }, meta: RequestMeta): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase().slice(0, 320);
   // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);
@@ -173,11 +169,7 @@ export async function logout(deps: Deps, auth: { userId: string; sessionId: stri
     await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { pendingMfa: true } });
     return true;
   }
-  const ended = allSessions
-    ? await deps.store.sessions.deleteByUser(auth.userId)
-    : (await deps.store.sessions.delete(auth.sessionId))
-      ? [auth.sessionId]
-      : [];
+  const ended = allSessions ? await deps.store.sessions.deleteByUser(auth.userId) : (await deps.store.sessions.delete(auth.sessionId)) ? [auth.sessionId] : [];
   await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { allSessions, sessions: ended.length } });
   return true;
 }

@@ -27,9 +27,17 @@ export async function signInUser(
   const sessionId = parseRefreshToken(auth.refreshToken ?? '')?.sessionId;
   try {
     const updated = await deps.db.transaction(async (tx) => {
-      const row = await updateUser(tx, user.id, { lastLoginAt: new Date(deps.clock.now()), ...(input.passwordHash ? { passwordHash: input.passwordHash } : {}) });
+      const row = await updateUser(tx, user.id, {
+        lastLoginAt: new Date(deps.clock.now()),
+        ...(input.passwordHash ? { passwordHash: input.passwordHash } : {}),
+      });
       if (input.mfa) await recordAudit(deps, tx, { action: 'mfa.challenge_succeeded', userId: user.id, meta, metadata: { method: input.mfa, sessionId } });
-      await recordAudit(deps, tx, { action: 'user.login', userId: user.id, meta, metadata: { method: input.method, ...(input.mfa ? { mfa: input.mfa } : {}), sessionId } });
+      await recordAudit(deps, tx, {
+        action: 'user.login',
+        userId: user.id,
+        meta,
+        metadata: { method: input.method, ...(input.mfa ? { mfa: input.mfa } : {}), sessionId },
+      });
       return row ?? user;
     });
     return { ...auth, user: updated };

@@ -54,20 +54,25 @@ const en: Strings = {
     password_reset: (a) => `The password of your ${a} account was reset with a link sent to this address. Every session was signed out.`,
     mfa_enabled: (a, p) => `${p.method} was added as a second step for signing in to your ${a} account.`,
     mfa_disabled: (a, p) => `${p.method} was removed from the second step for signing in to your ${a} account.`,
-    mfa_reset: (a) => `An administrator turned off two-step verification for your ${a} account: you sign in with your password alone until you set it up again.`,
+    mfa_reset: (a) =>
+      `An administrator turned off two-step verification for your ${a} account: you sign in with your password alone until you set it up again.`,
     recovery_code_used: (a, p) => `A recovery code was used to sign in to your ${a} account or to confirm a change. ${p.count} unused codes are left.`,
     recovery_codes_regenerated: (a) => `New recovery codes were made for your ${a} account; the old ones no longer work.`,
     email_changed_old: (a) => `An administrator changed the email address of your ${a} account: mails now go to the new address, not to this one.`,
     email_changed_new: (a) => `An administrator made this address the email address of your ${a} account.`,
-    mfa_failures_warning: (a, p) => `${p.count} wrong codes in a row were entered for the second step of signing in to your ${a} account. Whoever entered them knew your password.`,
-    mfa_locked: (a, p) => `After ${p.count} wrong codes in a row for the second step of signing in, sign-in to your ${a} account is locked. Whoever entered them knew your password.`,
+    mfa_failures_warning: (a, p) =>
+      `${p.count} wrong codes in a row were entered for the second step of signing in to your ${a} account. Whoever entered them knew your password.`,
+    mfa_locked: (a, p) =>
+      `After ${p.count} wrong codes in a row for the second step of signing in, sign-in to your ${a} account is locked. Whoever entered them knew your password.`,
   },
   method: { TOTP: 'An authenticator app', SMS: 'Codes by SMS', EMAIL: 'Codes by email' },
   when: 'When',
   ip: 'IP address',
   device: 'Browser or app',
-  notYou: (a) => `If this was you, there is nothing to do. If it was not, reset your password now with "Forgot password" on the ${a} sign-in page and contact support.`,
-  locked: 'To sign in again, reset your password with "Forgot password" on the sign-in page, or ask an administrator to unlock your account. Choose a new password: the old one is known to someone else.',
+  notYou: (a) =>
+    `If this was you, there is nothing to do. If it was not, reset your password now with "Forgot password" on the ${a} sign-in page and contact support.`,
+  locked:
+    'To sign in again, reset your password with "Forgot password" on the sign-in page, or ask an administrator to unlock your account. Choose a new password: the old one is known to someone else.',
 };
 
 const de: Strings = {
@@ -86,23 +91,31 @@ const de: Strings = {
   },
   what: {
     password_changed: (a) => `Das Passwort Ihres Kontos bei ${a} wurde geändert. Ihre anderen Sitzungen wurden abgemeldet.`,
-    password_reset: (a) => `Das Passwort Ihres Kontos bei ${a} wurde über einen an diese Adresse gesendeten Link zurückgesetzt. Alle Sitzungen wurden abgemeldet.`,
+    password_reset: (a) =>
+      `Das Passwort Ihres Kontos bei ${a} wurde über einen an diese Adresse gesendeten Link zurückgesetzt. Alle Sitzungen wurden abgemeldet.`,
     mfa_enabled: (a, p) => `${p.method} wurde als zweiter Anmeldeschritt für Ihr Konto bei ${a} hinzugefügt.`,
     mfa_disabled: (a, p) => `${p.method} wurde als zweiter Anmeldeschritt für Ihr Konto bei ${a} entfernt.`,
-    mfa_reset: (a) => `Ein Administrator hat die Zwei-Schritt-Anmeldung Ihres Kontos bei ${a} ausgeschaltet: Sie melden sich nur mit dem Passwort an, bis Sie sie wieder einrichten.`,
-    recovery_code_used: (a, p) => `Mit einem Wiederherstellungscode wurde sich bei Ihrem Konto bei ${a} angemeldet oder eine Änderung bestätigt. Es bleiben ${p.count} unbenutzte Codes.`,
+    mfa_reset: (a) =>
+      `Ein Administrator hat die Zwei-Schritt-Anmeldung Ihres Kontos bei ${a} ausgeschaltet: Sie melden sich nur mit dem Passwort an, bis Sie sie wieder einrichten.`,
+    recovery_code_used: (a, p) =>
+      `Mit einem Wiederherstellungscode wurde sich bei Ihrem Konto bei ${a} angemeldet oder eine Änderung bestätigt. Es bleiben ${p.count} unbenutzte Codes.`,
     recovery_codes_regenerated: (a) => `Für Ihr Konto bei ${a} wurden neue Wiederherstellungscodes erstellt; die alten gelten nicht mehr.`,
-    email_changed_old: (a) => `Ein Administrator hat die E-Mail-Adresse Ihres Kontos bei ${a} geändert: E-Mails gehen jetzt an die neue Adresse, nicht mehr an diese.`,
+    email_changed_old: (a) =>
+      `Ein Administrator hat die E-Mail-Adresse Ihres Kontos bei ${a} geändert: E-Mails gehen jetzt an die neue Adresse, nicht mehr an diese.`,
     email_changed_new: (a) => `Ein Administrator hat diese Adresse zur E-Mail-Adresse Ihres Kontos bei ${a} gemacht.`,
-    mfa_failures_warning: (a, p) => `Beim zweiten Anmeldeschritt für Ihr Konto bei ${a} wurden ${p.count} falsche Codes nacheinander eingegeben. Wer sie eingab, kannte Ihr Passwort.`,
-    mfa_locked: (a, p) => `Nach ${p.count} falschen Codes nacheinander beim zweiten Anmeldeschritt ist die Anmeldung bei Ihrem Konto bei ${a} gesperrt. Wer sie eingab, kannte Ihr Passwort.`,
+    mfa_failures_warning: (a, p) =>
+      `Beim zweiten Anmeldeschritt für Ihr Konto bei ${a} wurden ${p.count} falsche Codes nacheinander eingegeben. Wer sie eingab, kannte Ihr Passwort.`,
+    mfa_locked: (a, p) =>
+      `Nach ${p.count} falschen Codes nacheinander beim zweiten Anmeldeschritt ist die Anmeldung bei Ihrem Konto bei ${a} gesperrt. Wer sie eingab, kannte Ihr Passwort.`,
   },
   method: { TOTP: 'Eine Authenticator-App', SMS: 'Codes per SMS', EMAIL: 'Codes per E-Mail' },
   when: 'Wann',
   ip: 'IP-Adresse',
   device: 'Browser oder App',
-  notYou: (a) => `Wenn Sie das waren, ist nichts zu tun. Wenn nicht, setzen Sie Ihr Passwort jetzt mit „Passwort vergessen“ auf der Anmeldeseite von ${a} zurück und wenden Sie sich an den Support.`,
-  locked: 'Um sich wieder anzumelden, setzen Sie Ihr Passwort mit „Passwort vergessen“ auf der Anmeldeseite zurück oder bitten Sie einen Administrator, Ihr Konto zu entsperren. Wählen Sie ein neues Passwort: Das alte kennt jemand anderes.',
+  notYou: (a) =>
+    `Wenn Sie das waren, ist nichts zu tun. Wenn nicht, setzen Sie Ihr Passwort jetzt mit „Passwort vergessen“ auf der Anmeldeseite von ${a} zurück und wenden Sie sich an den Support.`,
+  locked:
+    'Um sich wieder anzumelden, setzen Sie Ihr Passwort mit „Passwort vergessen“ auf der Anmeldeseite zurück oder bitten Sie einen Administrator, Ihr Konto zu entsperren. Wählen Sie ein neues Passwort: Das alte kennt jemand anderes.',
 };
 
 const fr: Strings = {
@@ -121,23 +134,31 @@ const fr: Strings = {
   },
   what: {
     password_changed: (a) => `Le mot de passe de votre compte ${a} a été modifié. Vos autres sessions ont été déconnectées.`,
-    password_reset: (a) => `Le mot de passe de votre compte ${a} a été réinitialisé avec un lien envoyé à cette adresse. Toutes les sessions ont été déconnectées.`,
+    password_reset: (a) =>
+      `Le mot de passe de votre compte ${a} a été réinitialisé avec un lien envoyé à cette adresse. Toutes les sessions ont été déconnectées.`,
     mfa_enabled: (a, p) => `${p.method} : ajouté comme seconde étape de connexion à votre compte ${a}.`,
     mfa_disabled: (a, p) => `${p.method} : retiré de la seconde étape de connexion à votre compte ${a}.`,
-    mfa_reset: (a) => `Un administrateur a désactivé la validation en deux étapes de votre compte ${a} : vous vous connectez avec votre seul mot de passe jusqu'à ce que vous la configuriez de nouveau.`,
-    recovery_code_used: (a, p) => `Un code de récupération a servi à se connecter à votre compte ${a} ou à confirmer une modification. Il reste ${p.count} codes inutilisés.`,
+    mfa_reset: (a) =>
+      `Un administrateur a désactivé la validation en deux étapes de votre compte ${a} : vous vous connectez avec votre seul mot de passe jusqu'à ce que vous la configuriez de nouveau.`,
+    recovery_code_used: (a, p) =>
+      `Un code de récupération a servi à se connecter à votre compte ${a} ou à confirmer une modification. Il reste ${p.count} codes inutilisés.`,
     recovery_codes_regenerated: (a) => `De nouveaux codes de récupération ont été créés pour votre compte ${a} ; les anciens ne fonctionnent plus.`,
-    email_changed_old: (a) => `Un administrateur a modifié l'adresse e-mail de votre compte ${a} : les e-mails partent désormais vers la nouvelle adresse, plus vers celle-ci.`,
+    email_changed_old: (a) =>
+      `Un administrateur a modifié l'adresse e-mail de votre compte ${a} : les e-mails partent désormais vers la nouvelle adresse, plus vers celle-ci.`,
     email_changed_new: (a) => `Un administrateur a fait de cette adresse l'adresse e-mail de votre compte ${a}.`,
-    mfa_failures_warning: (a, p) => `${p.count} codes erronés d'affilée ont été saisis à la seconde étape de connexion à votre compte ${a}. La personne qui les a saisis connaissait votre mot de passe.`,
-    mfa_locked: (a, p) => `Après ${p.count} codes erronés d'affilée à la seconde étape de connexion, la connexion à votre compte ${a} est bloquée. La personne qui les a saisis connaissait votre mot de passe.`,
+    mfa_failures_warning: (a, p) =>
+      `${p.count} codes erronés d'affilée ont été saisis à la seconde étape de connexion à votre compte ${a}. La personne qui les a saisis connaissait votre mot de passe.`,
+    mfa_locked: (a, p) =>
+      `Après ${p.count} codes erronés d'affilée à la seconde étape de connexion, la connexion à votre compte ${a} est bloquée. La personne qui les a saisis connaissait votre mot de passe.`,
   },
   method: { TOTP: "Une application d'authentification", SMS: 'Les codes par SMS', EMAIL: 'Les codes par e-mail' },
   when: 'Quand',
   ip: 'Adresse IP',
   device: 'Navigateur ou application',
-  notYou: (a) => `Si c'était vous, vous n'avez rien à faire. Sinon, réinitialisez dès maintenant votre mot de passe avec « Mot de passe oublié » sur la page de connexion de ${a} et contactez le support.`,
-  locked: "Pour vous reconnecter, réinitialisez votre mot de passe avec « Mot de passe oublié » sur la page de connexion, ou demandez à un administrateur de débloquer votre compte. Choisissez un nouveau mot de passe : quelqu'un d'autre connaît l'ancien.",
+  notYou: (a) =>
+    `Si c'était vous, vous n'avez rien à faire. Sinon, réinitialisez dès maintenant votre mot de passe avec « Mot de passe oublié » sur la page de connexion de ${a} et contactez le support.`,
+  locked:
+    "Pour vous reconnecter, réinitialisez votre mot de passe avec « Mot de passe oublié » sur la page de connexion, ou demandez à un administrateur de débloquer votre compte. Choisissez un nouveau mot de passe : quelqu'un d'autre connaît l'ancien.",
 };
 
 const es: Strings = {
@@ -159,20 +180,27 @@ const es: Strings = {
     password_reset: (a) => `Se ha restablecido la contraseña de tu cuenta de ${a} con un enlace enviado a esta dirección. Se han cerrado todas las sesiones.`,
     mfa_enabled: (a, p) => `${p.method}: añadido como segundo paso para iniciar sesión en tu cuenta de ${a}.`,
     mfa_disabled: (a, p) => `${p.method}: quitado del segundo paso para iniciar sesión en tu cuenta de ${a}.`,
-    mfa_reset: (a) => `Un administrador ha desactivado la verificación en dos pasos de tu cuenta de ${a}: inicias sesión solo con tu contraseña hasta que la configures de nuevo.`,
-    recovery_code_used: (a, p) => `Se ha usado un código de recuperación para iniciar sesión en tu cuenta de ${a} o para confirmar un cambio. Quedan ${p.count} códigos sin usar.`,
+    mfa_reset: (a) =>
+      `Un administrador ha desactivado la verificación en dos pasos de tu cuenta de ${a}: inicias sesión solo con tu contraseña hasta que la configures de nuevo.`,
+    recovery_code_used: (a, p) =>
+      `Se ha usado un código de recuperación para iniciar sesión en tu cuenta de ${a} o para confirmar un cambio. Quedan ${p.count} códigos sin usar.`,
     recovery_codes_regenerated: (a) => `Se han creado nuevos códigos de recuperación para tu cuenta de ${a}; los antiguos ya no funcionan.`,
-    email_changed_old: (a) => `Un administrador ha cambiado la dirección de correo de tu cuenta de ${a}: los correos van ahora a la nueva dirección, no a esta.`,
+    email_changed_old: (a) =>
+      `Un administrador ha cambiado la dirección de correo de tu cuenta de ${a}: los correos van ahora a la nueva dirección, no a esta.`,
     email_changed_new: (a) => `Un administrador ha hecho de esta dirección la dirección de correo de tu cuenta de ${a}.`,
-    mfa_failures_warning: (a, p) => `Se han introducido ${p.count} códigos erróneos seguidos en el segundo paso para iniciar sesión en tu cuenta de ${a}. Quien los introdujo conocía tu contraseña.`,
-    mfa_locked: (a, p) => `Tras ${p.count} códigos erróneos seguidos en el segundo paso, el inicio de sesión en tu cuenta de ${a} está bloqueado. Quien los introdujo conocía tu contraseña.`,
+    mfa_failures_warning: (a, p) =>
+      `Se han introducido ${p.count} códigos erróneos seguidos en el segundo paso para iniciar sesión en tu cuenta de ${a}. Quien los introdujo conocía tu contraseña.`,
+    mfa_locked: (a, p) =>
+      `Tras ${p.count} códigos erróneos seguidos en el segundo paso, el inicio de sesión en tu cuenta de ${a} está bloqueado. Quien los introdujo conocía tu contraseña.`,
   },
   method: { TOTP: 'Una aplicación de autenticación', SMS: 'Los códigos por SMS', EMAIL: 'Los códigos por correo' },
   when: 'Cuándo',
   ip: 'Dirección IP',
   device: 'Navegador o aplicación',
-  notYou: (a) => `Si has sido tú, no tienes que hacer nada. Si no, restablece ya tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión de ${a} y contacta con el soporte.`,
-  locked: 'Para volver a iniciar sesión, restablece tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión o pide a un administrador que desbloquee tu cuenta. Elige una contraseña nueva: otra persona conoce la antigua.',
+  notYou: (a) =>
+    `Si has sido tú, no tienes que hacer nada. Si no, restablece ya tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión de ${a} y contacta con el soporte.`,
+  locked:
+    'Para volver a iniciar sesión, restablece tu contraseña con «¿Has olvidado tu contraseña?» en la página de inicio de sesión o pide a un administrador que desbloquee tu cuenta. Elige una contraseña nueva: otra persona conoce la antigua.',
 };
 
 const LANGUAGES: Record<string, Strings> = { en, de, fr, es };

@@ -21,7 +21,10 @@ export function createMemoryQueue(): MessageQueue {
     },
     async claim(owner, limit, claimMs) {
       const at = now();
-      const due = [...rows.values()].filter((r) => r.status === 'PENDING' && r.dueAt <= at && r.claimedUntil < at).sort((a, b) => a.dueAt - b.dueAt).slice(0, limit);
+      const due = [...rows.values()]
+        .filter((r) => r.status === 'PENDING' && r.dueAt <= at && r.claimedUntil < at)
+        .sort((a, b) => a.dueAt - b.dueAt)
+        .slice(0, limit);
       return due.map((row): ClaimedMessage => {
         Object.assign(row, { claimedBy: owner, claimedUntil: at + claimMs, attempts: row.attempts + 1 });
         const { id, channel, purpose, userId, payload, attempts } = row;

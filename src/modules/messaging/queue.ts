@@ -78,18 +78,30 @@ export function createPostgresQueue(db: Db, key: Buffer): MessageQueue {
       await db.update(m).set({ status: 'FAILED', payloadEnc: null, claimedBy: null, claimedUntil: null, lastError: error }).where(held(id, owner));
     },
     async release(owner) {
-      await db.update(m).set({ claimedBy: null, claimedUntil: null }).where(and(eq(m.claimedBy, owner), eq(m.status, 'PENDING')));
+      await db
+        .update(m)
+        .set({ claimedBy: null, claimedUntil: null })
+        .where(and(eq(m.claimedBy, owner), eq(m.status, 'PENDING')));
     },
     async nextDueInMs() {
       const [row] = await db
-        .select({ due: sql<number | null>`extract(epoch from min(greatest(${m.nextAttemptAt}, coalesce(${m.claimedUntil}, ${m.nextAttemptAt}))) - now()) * 1000`.mapWith((v) => (v === null ? null : Number(v))) })
+        .select({
+          due: sql<
+            number | null
+          >`extract(epoch from min(greatest(${m.nextAttemptAt}, coalesce(${m.claimedUntil}, ${m.nextAttemptAt}))) - now()) * 1000`.mapWith((v) =>
+            v === null ? null : Number(v),
+          ),
+        })
         .from(m)
         .where(eq(m.status, 'PENDING'));
       return row?.due ?? null;
     },
     async pending(ids) {
       if (!ids.length) return new Set();
-      const rows = await db.select({ id: m.id }).from(m).where(and(inArray(m.id, ids), eq(m.status, 'PENDING')));
+      const rows = await db
+        .select({ id: m.id })
+        .from(m)
+        .where(and(inArray(m.id, ids), eq(m.status, 'PENDING')));
       return new Set(rows.map((r) => r.id));
     },
   };

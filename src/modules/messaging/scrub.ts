@@ -2,7 +2,10 @@
 
 /** Lines of a text part worth scrubbing from error text: the link line, the code line. */
 export function lines(text: string): string[] {
-  return text.split('\n').map((line) => line.trim()).filter((line) => line.length >= 6);
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length >= 6);
 }
 
 const EMAIL = /[\w.!#$%&'*+=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+/g;
@@ -24,7 +27,12 @@ export function scrubError(error: unknown, secrets: string[], depth = 0): Record
   const source = error as Error & Record<string, unknown>;
   const out: Record<string, unknown> = { type: error.name, message: scrub(error.message, secrets) };
   // `code` goes out as `errorCode`: the logger redacts `*.code` (verification codes).
-  for (const [from, to] of [['code', 'errorCode'], ['responseCode', 'responseCode'], ['command', 'command'], ['status', 'status']] as const) {
+  for (const [from, to] of [
+    ['code', 'errorCode'],
+    ['responseCode', 'responseCode'],
+    ['command', 'command'],
+    ['status', 'status'],
+  ] as const) {
     const value = source[from];
     if (typeof value === 'number') out[to] = value;
     else if (typeof value === 'string') out[to] = scrub(value, secrets);

@@ -26,7 +26,12 @@ function linkFor(deps: Pick<Deps, 'config'>, kind: LinkKind, token: string): str
 
 /** Queues a mail with a one-time link, in the user's language. Call after the token's transaction commits. */
 export function sendLinkMail(deps: SendDeps, user: Recipient, kind: LinkKind, token: string, ttlMs: number): void {
-  const mail = renderMail(kind, { appName: deps.config.appName, language: user.language, link: linkFor(deps, kind, token), expiresInMinutes: Math.round(ttlMs / 60_000) });
+  const mail = renderMail(kind, {
+    appName: deps.config.appName,
+    language: user.language,
+    link: linkFor(deps, kind, token),
+    expiresInMinutes: Math.round(ttlMs / 60_000),
+  });
   deps.messages.mail({ to: user.email, ...mail }, { purpose: kind, userId: user.id });
 }
 
@@ -35,7 +40,12 @@ export function sendLinkMail(deps: SendDeps, user: Recipient, kind: LinkKind, to
  * queued mail commits with the token (wake the worker after the commit: deps.messages.wake()).
  */
 export async function queueLinkMail(deps: SendDeps, tx: DbOrTx, user: Recipient, kind: LinkKind, token: string, ttlMs: number): Promise<void> {
-  const mail = renderMail(kind, { appName: deps.config.appName, language: user.language, link: linkFor(deps, kind, token), expiresInMinutes: Math.round(ttlMs / 60_000) });
+  const mail = renderMail(kind, {
+    appName: deps.config.appName,
+    language: user.language,
+    link: linkFor(deps, kind, token),
+    expiresInMinutes: Math.round(ttlMs / 60_000),
+  });
   await deps.messages.mailIn(tx, { to: user.email, ...mail }, { purpose: kind, userId: user.id });
 }
 

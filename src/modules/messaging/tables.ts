@@ -25,7 +25,9 @@ export const outboundMessages = pgTable(
     purpose: text('purpose').notNull(),
     userId: uuid('user_id'),
     payloadEnc: text('payload_enc'),
-    status: text('status', { enum: ['PENDING', 'FAILED'] }).notNull().default('PENDING'),
+    status: text('status', { enum: ['PENDING', 'FAILED'] })
+      .notNull()
+      .default('PENDING'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     claimedBy: text('claimed_by'),

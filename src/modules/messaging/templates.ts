@@ -96,7 +96,12 @@ const fr: Strings = {
     mfa_code: (a) => `Saisissez ce code pour terminer votre connexion à ${a} :`,
     mfa_setup_code: (a) => `Saisissez ce code pour activer les codes de connexion par e-mail sur ${a} :`,
   },
-  action: { verify_email: "Confirmer l'adresse e-mail", reset_password: 'Réinitialiser le mot de passe', set_password: 'Définir le mot de passe', magic_link: 'Se connecter' },
+  action: {
+    verify_email: "Confirmer l'adresse e-mail",
+    reset_password: 'Réinitialiser le mot de passe',
+    set_password: 'Définir le mot de passe',
+    magic_link: 'Se connecter',
+  },
   fallback: 'Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :',
   linkValid: (d) => `Ce lien est valable ${d}.`,
   codeValid: (d) => `Ce code est valable ${d}.`,
@@ -125,7 +130,12 @@ const es: Strings = {
     mfa_code: (a) => `Introduce este código para terminar de iniciar sesión en ${a}:`,
     mfa_setup_code: (a) => `Introduce este código para activar los códigos de inicio de sesión por correo en ${a}:`,
   },
-  action: { verify_email: 'Confirmar dirección de correo', reset_password: 'Restablecer contraseña', set_password: 'Establecer contraseña', magic_link: 'Iniciar sesión' },
+  action: {
+    verify_email: 'Confirmar dirección de correo',
+    reset_password: 'Restablecer contraseña',
+    set_password: 'Establecer contraseña',
+    magic_link: 'Iniciar sesión',
+  },
   fallback: 'Si el botón no funciona, copia este enlace en tu navegador:',
   linkValid: (d) => `Este enlace es válido durante ${d}.`,
   codeValid: (d) => `Este código es válido durante ${d}.`,
@@ -173,7 +183,12 @@ export function renderMail(
   const validity = isCode(kind) ? s.codeValid(duration) : s.linkValid(duration);
   const text = [s.intro[kind](app), '', secret, '', validity, s.ignore, '', `— ${app}`, ''].join('\n');
   const body = isCode(kind) ? codeHtml(secret) : linkHtml(secret, s.action[kind], s.fallback);
-  const html = page(lang, subject, [`<p>${escapeHtml(s.intro[kind](app))}</p>`, body, `<p style="${MUTED}">${escapeHtml(validity)} ${escapeHtml(s.ignore)}</p>`, `<p style="${MUTED}">— ${escapeHtml(app)}</p>`]);
+  const html = page(lang, subject, [
+    `<p>${escapeHtml(s.intro[kind](app))}</p>`,
+    body,
+    `<p style="${MUTED}">${escapeHtml(validity)} ${escapeHtml(s.ignore)}</p>`,
+    `<p style="${MUTED}">— ${escapeHtml(app)}</p>`,
+  ]);
   return { subject, text, html };
 }
 

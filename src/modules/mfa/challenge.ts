@@ -82,7 +82,18 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
   const details: PendingDetails = { method: input.method, methods };
   await deps.store.codes.set(pendingKey(id), JSON.stringify(details), PENDING_TTL_MS);
   await deps.store.sessions.create(
-    { id, userId: user.id, createdAt: now, lastSeenAt: now, expiresAt, ip: input.meta.ip, userAgent: input.meta.userAgent, amr: input.amr, mfaVerified: false, pending: true },
+    {
+      id,
+      userId: user.id,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt,
+      ip: input.meta.ip,
+      userAgent: input.meta.userAgent,
+      amr: input.amr,
+      mfaVerified: false,
+      pending: true,
+    },
     // A refresh token nobody holds: a pending login cannot be refreshed, only finished.
     { hash: sha256(deps.random.token(32)), expiresAt },
   );
@@ -129,7 +140,12 @@ async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null
 }
 
 /** sendMfaCode: with a pending token for its login, with a full one for re-authentication. */
-export async function sendMfaCode(deps: Deps, auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null }, method: MfaMethod, meta: RequestMeta): Promise<boolean> {
+export async function sendMfaCode(
+  deps: Deps,
+  auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
+  method: MfaMethod,
+  meta: RequestMeta,
+): Promise<boolean> {
   if (method !== 'SMS' && method !== 'EMAIL') throw new BadInputError('Only SMS and EMAIL codes are sent', 'method');
   const user = await findUserById(deps.db, auth.userId);
   if (!user) throw new UnauthenticatedError();
@@ -178,7 +194,14 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
 export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number, meta: RequestMeta): Promise<void> {
   const { mfaLockAfter, mfaWarnAfter } = deps.config.abuse;
   if (attempt === mfaLockAfter) {
-    await recordAudit(deps, deps.db, { action: 'rate_limit.exceeded', outcome: 'FAILURE', userId: user.id, actorId: null, meta, metadata: { limit: 'mfa.locked', failures: attempt } });
+    await recordAudit(deps, deps.db, {
+      action: 'rate_limit.exceeded',
+      outcome: 'FAILURE',
+      userId: user.id,
+      actorId: null,
+      meta,
+      metadata: { limit: 'mfa.locked', failures: attempt },
+    });
     sendNotice(deps, user, 'mfa_locked', { meta, params: { count: attempt } });
   } else if (attempt === mfaWarnAfter && mfaWarnAfter < mfaLockAfter) {
     sendNotice(deps, user, 'mfa_failures_warning', { meta, params: { count: attempt } });
@@ -215,7 +238,13 @@ export async function verify2fa(
     const voided = count >= CODE_MAX_TRIES;
     if (voided) await endPendingLogin(deps, auth.sessionId);
     const reason = !allowed ? 'method_not_allowed' : count > CODE_MAX_TRIES ? 'too_many_tries' : 'wrong_code';
-    await recordAudit(deps, deps.db, { action: 'mfa.challenge_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { method: input.method, reason, tries: Math.min(count, CODE_MAX_TRIES) } });
+    await recordAudit(deps, deps.db, {
+      action: 'mfa.challenge_failed',
+      outcome: 'FAILURE',
+      userId: user.id,
+      meta,
+      metadata: { method: input.method, reason, tries: Math.min(count, CODE_MAX_TRIES) },
+    });
     throw new InvalidCodeError(voided ? 'Too many wrong codes: sign in again' : !allowed ? `${input.method} cannot complete this sign-in` : undefined);
   }
   await clearMfaFailures(deps, user.id);

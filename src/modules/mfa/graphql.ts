@@ -7,7 +7,15 @@ import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { sendMfaCode, verify2fa } from './challenge.js';
 import { MfaMethodEnum } from './method-enum.js';
-import { confirmMfaEnrollment, regenerateRecoveryCodes, removeMfaMethod, resetUserMfa, setDefaultMfaMethod, startMfaEnrollment, type Enrollment } from './service.js';
+import {
+  confirmMfaEnrollment,
+  regenerateRecoveryCodes,
+  removeMfaMethod,
+  resetUserMfa,
+  setDefaultMfaMethod,
+  startMfaEnrollment,
+  type Enrollment,
+} from './service.js';
 
 const MfaEnrollment = builder.objectRef<Enrollment>('MfaEnrollment').implement({
   fields: (t) => ({
@@ -32,7 +40,10 @@ const MfaEnrollmentPayload = builder.objectRef<{ user: UserRow; recoveryCodes: s
 const Verify2faInput = builder.inputType('Verify2faInput', {
   fields: (t) => ({
     method: t.field({ type: MfaMethodEnum, required: true }),
-    code: t.string({ required: true, description: 'The 6-digit code (TOTP, SMS, EMAIL) or a recovery code such as 7K3Q-M9XD-2HTW-P4RB (dashes and case do not matter).' }),
+    code: t.string({
+      required: true,
+      description: 'The 6-digit code (TOTP, SMS, EMAIL) or a recovery code such as 7K3Q-M9XD-2HTW-P4RB (dashes and case do not matter).',
+    }),
     setCookie: t.boolean({ description: 'Also set the tokens as HttpOnly cookies, as login does.' }),
   }),
 });
@@ -45,7 +56,12 @@ builder.mutationField('verify2fa', (t) =>
     authScopes: { mfaPending: true },
     args: { input: t.arg({ type: Verify2faInput, required: true }) },
     resolve: (_, { input }, ctx) =>
-      withAuthCookies(ctx, input.setCookie, () => verify2fa(ctx.deps, requireAuth(ctx), input, ctx.meta), (auth) => auth),
+      withAuthCookies(
+        ctx,
+        input.setCookie,
+        () => verify2fa(ctx.deps, requireAuth(ctx), input, ctx.meta),
+        (auth) => auth,
+      ),
   }),
 );
 
@@ -82,7 +98,9 @@ builder.mutationField('confirmMfaEnrollment', (t) =>
     args: {
       method: t.arg({ type: MfaMethodEnum, required: true }),
       code: t.arg.string({ required: true }),
-      endOtherSessions: t.arg.boolean({ description: 'Also end every other session of the account (not this one), e.g. one opened before MFA was on. Default false.' }),
+      endOtherSessions: t.arg.boolean({
+        description: 'Also end every other session of the account (not this one), e.g. one opened before MFA was on. Default false.',
+      }),
     },
     resolve: (_, args, ctx) => {
       const auth = requireAuth(ctx);
@@ -102,7 +120,9 @@ builder.mutationField('removeMfaMethod', (t) =>
       method: t.arg({ type: MfaMethodEnum, required: true }),
       password: t.arg.string({ required: true }),
       code: t.arg.string({ required: true }),
-      endOtherSessions: t.arg.boolean({ description: 'Also end every other session of the account (not this one), e.g. one the removed factor signed in. Default false.' }),
+      endOtherSessions: t.arg.boolean({
+        description: 'Also end every other session of the account (not this one), e.g. one the removed factor signed in. Default false.',
+      }),
     },
     resolve: (_, args, ctx) => {
       const auth = requireAuth(ctx);

@@ -7,7 +7,10 @@ import { mfaFactors, recoveryCodes, type MfaFactorRow } from './tables.js';
 export type FactorMethod = 'TOTP' | 'SMS' | 'EMAIL';
 
 export async function findFactor(db: DbOrTx, userId: string, method: FactorMethod): Promise<MfaFactorRow | null> {
-  const [row] = await db.select().from(mfaFactors).where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, method)));
+  const [row] = await db
+    .select()
+    .from(mfaFactors)
+    .where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, method)));
   return row ?? null;
 }
 
@@ -49,7 +52,10 @@ export async function claimTotpStep(db: DbOrTx, factorId: string, step: number):
 }
 
 export async function deleteFactor(db: DbOrTx, userId: string, method: FactorMethod): Promise<boolean> {
-  const rows = await db.delete(mfaFactors).where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, method))).returning({ id: mfaFactors.id });
+  const rows = await db
+    .delete(mfaFactors)
+    .where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.method, method)))
+    .returning({ id: mfaFactors.id });
   return rows.length > 0;
 }
 
@@ -83,7 +89,11 @@ export async function unusedRecoveryCodes(db: DbOrTx, userId: string): Promise<n
  * time (two first factors confirmed at once must not both hand out recovery codes).
  */
 export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'> | null> {
-  const [row] = await db.select({ mfaMethods: users.mfaMethods, defaultMfaMethod: users.defaultMfaMethod }).from(users).where(eq(users.id, userId)).for('update');
+  const [row] = await db
+    .select({ mfaMethods: users.mfaMethods, defaultMfaMethod: users.defaultMfaMethod })
+    .from(users)
+    .where(eq(users.id, userId))
+    .for('update');
   return row ?? null;
 }
 

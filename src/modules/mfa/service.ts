@@ -15,7 +15,18 @@ import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { endOtherSessions } from '../sessions/recent-sign-in.js';
 import { checkFactorCode, noteMfaFailure, reauthCodeKey, type MfaMethod } from './challenge.js';
-import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, lockUserMfa, replaceRecoveryCodes, savePendingTotp, syncUserMfa, type FactorMethod } from './queries.js';
+import {
+  claimTotpStep,
+  deleteAllFactors,
+  deleteFactor,
+  enableFactor,
+  findFactor,
+  lockUserMfa,
+  replaceRecoveryCodes,
+  savePendingTotp,
+  syncUserMfa,
+  type FactorMethod,
+} from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
 
@@ -41,7 +52,12 @@ async function currentUser(deps: Pick<Deps, 'db'>, userId: string): Promise<User
  * URI and QR code; nothing counts until a code from the app confirms it. SMS: a code to the
  * given number, or to the verified phone. EMAIL: a code to the account's address.
  */
-export async function startMfaEnrollment(deps: Deps, userId: string, input: { method: MfaMethod; phone?: string | null }, meta: RequestMeta): Promise<Enrollment> {
+export async function startMfaEnrollment(
+  deps: Deps,
+  userId: string,
+  input: { method: MfaMethod; phone?: string | null },
+  meta: RequestMeta,
+): Promise<Enrollment> {
   const method = offeredMethod(deps, input.method);
   const user = await currentUser(deps, userId);
   if (user.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
@@ -134,7 +150,12 @@ function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
  * password, then a current code of any enabled factor: TOTP, a code sent by sendMfaCode with
  * the full token, or a recovery code.
  */
-async function reauthenticate(deps: Deps, userId: string, input: { password: string; code: string; operation: ReauthOperation }, meta: RequestMeta): Promise<UserRow> {
+async function reauthenticate(
+  deps: Deps,
+  userId: string,
+  input: { password: string; code: string; operation: ReauthOperation },
+  meta: RequestMeta,
+): Promise<UserRow> {
   await enforceLimit(deps, 'verify.ip', meta.ip ?? 'unknown', meta);
   await enforceLimit(deps, 'mfa.account', userId, meta);
   const user = await verifyCurrentPassword(deps, userId, input.password, { operation: input.operation, meta });
@@ -161,7 +182,12 @@ async function reauthenticate(deps: Deps, userId: string, input: { password: str
 }
 
 /** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
-export async function removeMfaMethod(deps: Deps, userId: string, input: { method: MfaMethod; password: string; code: string } & OtherSessions, meta: RequestMeta): Promise<UserRow> {
+export async function removeMfaMethod(
+  deps: Deps,
+  userId: string,
+  input: { method: MfaMethod; password: string; code: string } & OtherSessions,
+  meta: RequestMeta,
+): Promise<UserRow> {
   if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
   const method = input.method;
   const user = await reauthenticate(deps, userId, { ...input, operation: 'removeMfaMethod' }, meta);

@@ -48,7 +48,13 @@ export function checkPasswordPolicy(password: string, options: PasswordContext):
 function emailWords(email: string): string[] {
   const at = email.lastIndexOf('@');
   const local = at < 0 ? email : email.slice(0, at);
-  const labels = at < 0 ? [] : email.slice(at + 1).split('.').slice(0, -1);
+  const labels =
+    at < 0
+      ? []
+      : email
+          .slice(at + 1)
+          .split('.')
+          .slice(0, -1);
   return [alnum(local), ...local.split(/[._+-]/), ...labels].map(alnum).filter((w) => w.length >= 3);
 }
 

@@ -41,7 +41,12 @@ export async function lockAdminChanges(db: DbOrTx, change: AdminLoss): Promise<v
  * demoting each other at the same moment cannot both pass (under READ COMMITTED each statement
  * after the lock sees what the other transaction committed).
  */
-export async function guardLastAdmin(db: DbOrTx, userId: string, change: AdminLoss, refusal: { message: string; field?: string } = { message: 'This is the last enabled admin', field: 'id' }): Promise<void> {
+export async function guardLastAdmin(
+  db: DbOrTx,
+  userId: string,
+  change: AdminLoss,
+  refusal: { message: string; field?: string } = { message: 'This is the last enabled admin', field: 'id' },
+): Promise<void> {
   const losing = !!change.deleted || change.disabled === true || (change.roles !== undefined && !change.roles.includes('admin'));
   if (!losing) return;
   await lockRole(db, 'admin');

@@ -29,7 +29,11 @@ export async function getUserAccess(db: DbOrTx, userId: string): Promise<Access>
 }
 
 export async function assignRoles(db: DbOrTx, userId: string, names: string[]): Promise<void> {
-  if (names.length) await db.insert(userRoles).values(names.map((role) => ({ userId, role }))).onConflictDoNothing();
+  if (names.length)
+    await db
+      .insert(userRoles)
+      .values(names.map((role) => ({ userId, role })))
+      .onConflictDoNothing();
 }
 
 /**
@@ -38,9 +42,7 @@ export async function assignRoles(db: DbOrTx, userId: string, names: string[]): 
  */
 export async function upsertBuiltinRole(db: DbOrTx, name: string, description: string, caps: string[], syncCaps: boolean): Promise<void> {
   const insert = db.insert(roles).values({ name, description, caps, builtin: true });
-  await (syncCaps
-    ? insert.onConflictDoUpdate({ target: roles.name, set: { caps: sql`excluded.caps`, builtin: true } })
-    : insert.onConflictDoNothing());
+  await (syncCaps ? insert.onConflictDoUpdate({ target: roles.name, set: { caps: sql`excluded.caps`, builtin: true } }) : insert.onConflictDoNothing());
 }
 
 export async function listRoles(db: DbOrTx): Promise<RoleRow[]> {

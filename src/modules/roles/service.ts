@@ -72,7 +72,11 @@ export async function upsertRole(
   return deps.db.transaction(async (tx) => {
     // The row lock: concurrent changes of one role check what the other committed.
     const existing = await lockRole(tx, input.name);
-    await assertCanGrant(tx, actorId, caps.filter((c) => !existing?.caps.includes(c)));
+    await assertCanGrant(
+      tx,
+      actorId,
+      caps.filter((c) => !existing?.caps.includes(c)),
+    );
     if (existing) await assertHoldsRole(tx, actorId, existing.name, existing.caps);
     const row = await saveRole(tx, { name: input.name, description: description ?? existing?.description ?? null, caps, now: new Date(deps.clock.now()) });
     await recordAudit(deps, tx, { action: 'role.upserted', actorId, userId: null, meta, metadata: { role: row.name, caps, created: !existing } });

@@ -15,9 +15,7 @@ export type CookieContext = { deps: Pick<Deps, 'config' | 'clock'>; cookies: Coo
  * name there. Outside production the plain names work over http://localhost.
  */
 export function authCookieNames(config: Pick<Config, 'isProduction'>) {
-  return config.isProduction
-    ? { access: '__Host-access_token', refresh: '__Host-refresh_token' }
-    : { access: 'access_token', refresh: 'refresh_token' };
+  return config.isProduction ? { access: '__Host-access_token', refresh: '__Host-refresh_token' } : { access: 'access_token', refresh: 'refresh_token' };
 }
 
 /**
@@ -83,10 +81,7 @@ export function csrfRefusal(jar: CookieJar): string {
  * send and cross-origin script can send only after a CORS preflight; without it the request is
  * unauthenticated and told why (`refusal`), rather than the cookie being silently dropped.
  */
-export function accessTokenFromCookie(
-  config: Pick<Config, 'isProduction'>,
-  jar: CookieJar | null,
-): { token: string } | { refusal: string } | null {
+export function accessTokenFromCookie(config: Pick<Config, 'isProduction'>, jar: CookieJar | null): { token: string } | { refusal: string } | null {
   const token = jar?.get(authCookieNames(config).access);
   if (!jar || !token) return null;
   return jar.hasCsrfHeader ? { token } : { refusal: csrfRefusal(jar) };
@@ -106,7 +101,13 @@ export async function refreshWithCookies(
   setCookie: boolean | null | undefined,
   rotate: (token: string | null) => Promise<AuthResult>,
 ): Promise<AuthResult> {
-  if (given != null) return withAuthCookies(ctx, setCookie, () => rotate(given), (auth) => auth);
+  if (given != null)
+    return withAuthCookies(
+      ctx,
+      setCookie,
+      () => rotate(given),
+      (auth) => auth,
+    );
   const jar = ctx.cookies;
   const token = jar?.get(authCookieNames(ctx.deps.config).refresh);
   if (!jar || !token) return rotate(null);

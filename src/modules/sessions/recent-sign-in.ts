@@ -32,7 +32,13 @@ export function requireRecentSignIn(deps: Pick<Deps, 'clock'>, auth: { session: 
  * change to the factors, so a session opened before MFA was on (or by the factor just removed)
  * does not live on (ASVS 5.0 V7.4.3). Audited as session.revoked with the reason.
  */
-export async function endOtherSessions(deps: Pick<Deps, 'store' | 'db' | 'clock' | 'random'>, userId: string, keepSessionId: string, meta: RequestMeta, reason: string): Promise<number> {
+export async function endOtherSessions(
+  deps: Pick<Deps, 'store' | 'db' | 'clock' | 'random'>,
+  userId: string,
+  keepSessionId: string,
+  meta: RequestMeta,
+  reason: string,
+): Promise<number> {
   const ended = await deps.store.sessions.deleteByUser(userId, keepSessionId);
   if (ended.length) await recordAudit(deps, deps.db, { action: 'session.revoked', userId, meta, metadata: { reason, sessions: ended.length, others: true } });
   return ended.length;

@@ -1,14 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  importJWK,
-  importPKCS8,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import type { Db, Tx } from '../../db/client.js';
 import type { Clock } from '../../shared/clock.js';
 import { decrypt, deriveKey, encrypt } from '../../shared/crypto.js';
@@ -89,8 +80,7 @@ export async function createKeyRing(deps: {
   };
 
   // retiredAt is when a key stops signing; its tokens live on for the access TTL (plus skew).
-  const published = (row: SigningKeyRow) =>
-    !row.retiredAt || row.retiredAt.getTime() + deps.accessTokenTtlMs + 60_000 > deps.clock.now();
+  const published = (row: SigningKeyRow) => !row.retiredAt || row.retiredAt.getTime() + deps.accessTokenTtlMs + 60_000 > deps.clock.now();
 
   const reload = async () => {
     lastReload = performance.now();
@@ -106,7 +96,10 @@ export async function createKeyRing(deps: {
    * start, or a rotation soon after it), the longest-published unretired one.
    */
   const signer = (): Loaded | undefined => {
-    const row = signerOf(keys.map((k) => k.row), deps.clock.now());
+    const row = signerOf(
+      keys.map((k) => k.row),
+      deps.clock.now(),
+    );
     return row && keys.find((k) => k.kid === row.kid);
   };
 
@@ -121,7 +114,10 @@ export async function createKeyRing(deps: {
     const publicJwk = { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' };
     const encrypted = encrypt(wrapKey, await exportPKCS8(privateKey));
     for (const row of active) {
-      await tx.update(signingKeys).set({ retiredAt: new Date(now + retireInMs) }).where(sql`${signingKeys.kid} = ${row.kid}`);
+      await tx
+        .update(signingKeys)
+        .set({ retiredAt: new Date(now + retireInMs) })
+        .where(sql`${signingKeys.kid} = ${row.kid}`);
     }
     await tx.insert(signingKeys).values({ kid, alg: SIGNING_ALG, publicJwk, privateKeyEncrypted: encrypted, createdAt: new Date(now) });
     return kid;

@@ -87,7 +87,7 @@ builder.mutationField('updateProfile', (t) =>
 
 builder.mutationField('deleteAccount', (t) =>
   t.boolean({
-    description: 'Deletes the caller\'s account; needs the current password. Ends every session.',
+    description: "Deletes the caller's account; needs the current password. Ends every session.",
     authScopes: { authenticated: true },
     args: { password: t.arg.string({ required: true }) },
     resolve: (_, { password }, ctx) => deleteAccount(ctx.deps, requireAuth(ctx).userId, password, ctx.meta),

@@ -3,8 +3,18 @@ import type { DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { users, type UserRow } from './tables.js';
 
-const byId = preparedQuery('find_user_by_id', (db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))));
-const byEmail = preparedQuery('find_user_by_email', (db) => db.select().from(users).where(eq(users.email, sql.placeholder('email'))));
+const byId = preparedQuery('find_user_by_id', (db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id'))),
+);
+const byEmail = preparedQuery('find_user_by_email', (db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.email, sql.placeholder('email'))),
+);
 
 /** The lookup behind every `me` (prepared once per database handle). */
 export async function findUserById(db: DbOrTx, id: string): Promise<UserRow | null> {

@@ -6,7 +6,7 @@ import { requestEmailVerification, requestPhoneVerification, verifyEmail, verify
 builder.mutationField('requestEmailVerification', (t) =>
   t.boolean({
     description:
-      "Mails the caller a link to APP_URL/verify-email?token=… (valid 24 hours, once; a new one voids the older). BAD_USER_INPUT when the address is verified already; at most 1 a minute and 5 an hour.",
+      'Mails the caller a link to APP_URL/verify-email?token=… (valid 24 hours, once; a new one voids the older). BAD_USER_INPUT when the address is verified already; at most 1 a minute and 5 an hour.',
     authScopes: { authenticated: true },
     resolve: (_, _args, ctx) => requestEmailVerification(ctx.deps, requireAuth(ctx).userId, ctx.meta),
   }),
@@ -14,7 +14,8 @@ builder.mutationField('requestEmailVerification', (t) =>
 
 builder.mutationField('verifyEmail', (t) =>
   t.boolean({
-    description: 'Confirms the address with the token of a verification link; no session needed. INVALID_TOKEN when it is bad, used, expired, or for an address the account no longer has.',
+    description:
+      'Confirms the address with the token of a verification link; no session needed. INVALID_TOKEN when it is bad, used, expired, or for an address the account no longer has.',
     authScopes: { public: true },
     args: { token: t.arg.string({ required: true }) },
     resolve: (_, args, ctx) => verifyEmail(ctx.deps, args.token, ctx.meta),

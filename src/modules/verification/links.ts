@@ -44,7 +44,11 @@ export async function requestMailedLink(
   deps: Deps,
   input: { email: string; captchaToken?: string | null },
   meta: RequestMeta,
-  flow: { operation: 'requestPasswordReset' | 'requestMagicLink'; action: 'password.reset_requested' | 'magic_link.requested'; link: 'reset_password' | 'magic_link' },
+  flow: {
+    operation: 'requestPasswordReset' | 'requestMagicLink';
+    action: 'password.reset_requested' | 'magic_link.requested';
+    link: 'reset_password' | 'magic_link';
+  },
 ): Promise<boolean> {
   await enforceSendIpLimit(deps, meta);
   await checkCaptchaIfRequired(deps, flow.operation, input.captchaToken, meta);

@@ -43,7 +43,10 @@ export async function rehearseOneTimeToken(db: Db, random: Random, input: { purp
   await db.transaction(async (tx) => {
     await tx.delete(oneTimeTokens).where(and(eq(oneTimeTokens.userId, random.uuid()), eq(oneTimeTokens.purpose, input.purpose)));
     await tx.delete(oneTimeTokens).where(lt(oneTimeTokens.expiresAt, new Date(input.now)));
-    await tx.select({ id: oneTimeTokens.id }).from(oneTimeTokens).where(eq(oneTimeTokens.tokenHash, sha256(random.token(32))));
+    await tx
+      .select({ id: oneTimeTokens.id })
+      .from(oneTimeTokens)
+      .where(eq(oneTimeTokens.tokenHash, sha256(random.token(32))));
   });
 }
 
