@@ -4,7 +4,7 @@ export type RunName = 'bare' | 'me' | 'login' | 'argon2' | 'resetKnown' | 'reset
 /** The runs BENCH_ONLY selected. */
 export type Results = Partial<Record<RunName, Measurement>>;
 
-/** DESIGN.md "Performance": ratios measured in the same run; the targets come from the issues. */
+/** README "Performance": ratios measured in the same run; the targets come from the issues. */
 const TARGETS = {
   meOverBare: { of: 'me', over: 'bare', target: 0.65 },
   loginOverArgon2: { of: 'login', over: 'argon2', target: 0.8 },

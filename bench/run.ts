@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the ratios of DESIGN.md "Performance", measured in one run on loopback.
+ * `npm run bench`: the ratios of README "Performance", measured in one run on loopback.
  *   me/bare       gateway `me` with a valid token vs a bare yoga `{ __typename }` server
  *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency
  *   audit fan-out auditEvents delivery latency p50/p99 to BENCH_SUBSCRIBERS graphql-ws

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './shared/duration.js';
 
 /**
- * The abuse-protection part of the configuration (DESIGN.md "Abuse protection"): rate limits,
+ * The abuse-protection part of the configuration (README "Rate limits and lockout" and "Limits"): rate limits,
  * login lockout, CAPTCHA and GraphQL/HTTP limits. Only config.ts reads the environment; this
  * file holds the schema pieces and their defaults.
  */

@@ -12,7 +12,7 @@ export type Scalars = {
 
 /**
  * The schema builder: plugins and scopes only; types live in the modules.
- * Scopes (DESIGN.md): `public`, `authenticated` (a full token with a live session),
+ * Scopes (README "Roles, capabilities and the admin API"): `public`, `authenticated` (a full token with a live session),
  * `mfaPending` (a pending MFA token), `cap(name)`, `role(name)` and `self(userId)`.
  */
 export const builder = new SchemaBuilder<{

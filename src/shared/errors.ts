@@ -1,4 +1,4 @@
-/** Every code a client can see in `extensions.code` (DESIGN.md "Error codes"). */
+/** Every code a client can see in `extensions.code` (README "Errors"). */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
@@ -15,7 +15,7 @@ export const ERROR_CODES = [
   'ACCOUNT_DISABLED',
   'EMAIL_NOT_VERIFIED',
   'NOT_FOUND',
-  /** An operation that needs a sign-in within the last 5 minutes (DESIGN.md "New error codes"). */
+  /** An operation that needs a sign-in within the last 5 minutes (README "Errors"). */
   'REAUTH_REQUIRED',
   'INTERNAL_SERVER_ERROR',
 ] as const;

@@ -10,7 +10,7 @@ export type MfaMethod = 'TOTP' | 'SMS' | 'EMAIL' | 'RECOVERY_CODE';
 /** One TOTP time step (RFC 6238 default period). */
 export const STEP_MS = 30_000;
 
-/** How long a pending MFA login lives (DESIGN.md). */
+/** How long a pending MFA login lives (README "Multi-factor authentication"). */
 export const PENDING_TTL_MS = 5 * 60_000;
 
 /** High per-IP and per-account limits and raised recipient limits, for files that send many codes to one recipient. */

@@ -16,8 +16,8 @@ function reportRejection(context: ValidationContext | null, error: GraphQLError)
 }
 
 /**
- * Query depth, cost, alias, token and directive limits (graphql-armor; DESIGN.md "Abuse
- * protection"), from config.abuse.graphqlLimits. In production the messages name the limit
+ * Query depth, cost, alias, token and directive limits (graphql-armor; README
+ * "Limits"), from config.abuse.graphqlLimits. In production the messages name the limit
  * that bit but never its number (no probing for the threshold), and field suggestions go.
  */
 export function useArmor(options: { limits: AbuseConfig['graphqlLimits']; production: boolean }): Plugin {

@@ -1,6 +1,6 @@
 import { DomainError } from '../../shared/errors.js';
 
-/** RATE_LIMITED with `retryAfter` in whole seconds (DESIGN.md "Error codes"). */
+/** RATE_LIMITED with `retryAfter` in whole seconds (README "Errors"). */
 export class RateLimitedError extends DomainError {
   constructor(retryAfterMs: number, extra: Record<string, unknown> = {}) {
     super('RATE_LIMITED', 'Too many attempts; try again later', { retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)), ...extra });

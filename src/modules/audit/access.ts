@@ -47,7 +47,7 @@ export function invalidationOf(event: { action: string; userId: string | null })
 }
 
 /**
- * Re-checks live subscribers (DESIGN.md "Tokens and sessions": subscriptions are re-checked per
+ * Re-checks live subscribers (README "Tokens and sessions": subscriptions are re-checked per
  * event). An answer is shared by every subscription of the same session (and user) and kept at
  * most `ttlMs`, so a burst of events to many subscribers costs one store read per session and
  * one database read per user per `ttlMs`, not one per event. The wait is measured on the

@@ -1,4 +1,4 @@
-/** Every audit action (DESIGN.md "Audit trail"). Dotted names are the public contract. */
+/** Every audit action (README "Audit log and live audit events"). Dotted names are the public contract. */
 export const AUDIT_ACTIONS = [
   'user.registered',
   'user.login',

@@ -13,7 +13,7 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     at: t.expose('at', { type: 'DateTime' }),
-    action: t.exposeString('action', { description: 'Dotted event name, e.g. user.login, user.login_failed, mfa.enabled (DESIGN.md lists them).' }),
+    action: t.exposeString('action', { description: 'Dotted event name, e.g. user.login, user.login_failed, mfa.enabled (the README lists them all).' }),
     outcome: t.expose('outcome', { type: AuditOutcome }),
     actorId: t.exposeID('actorId', { nullable: true, description: 'Who did it (null for anonymous attempts).' }),
     userId: t.exposeID('userId', { nullable: true, description: 'Whose account it concerns.' }),

@@ -43,7 +43,7 @@ export function serializeAuditEvent(event: AuditEvent): string {
 }
 
 /**
- * The outbox relay (DESIGN.md "Audit trail": the table is the outbox). One instance of a
+ * The outbox relay (README "Audit log and live audit events": the table is the outbox). One instance of a
  * deployment holds the `audit-relay` lease and publishes every committed audit row, once, in
  * (transaction, insertion) order, on AUDIT_CHANNEL; the others wait to take over.
  *

@@ -85,7 +85,7 @@ export function notifyEmailChanged(deps: SendDeps & Pick<Deps, 'clock'>, user: R
 }
 
 /**
- * Before a mail or SMS is sent (DESIGN.md: 1 per 60 s and 5 per hour per recipient, and a
+ * Before a mail or SMS is sent (README "Rate limits and lockout": 1 per 60 s and 5 per hour per recipient, and a
  * per-IP budget). `recipient` is the normalised address or number, whether or not an account
  * has it: the answer never depends on that.
  */

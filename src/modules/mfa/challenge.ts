@@ -20,7 +20,7 @@ import { matchTotp } from './totp.js';
 
 export type MfaMethod = FactorMethod | 'RECOVERY_CODE';
 
-/** How long a pending login (and its token) lives: DESIGN.md, 5 minutes. */
+/** How long a pending login (and its token) lives: 5 minutes (README "Multi-factor authentication"). */
 export const PENDING_TTL_MS = 5 * 60_000;
 
 /** RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. */

@@ -18,7 +18,7 @@ export function requestPasswordReset(deps: Deps, input: { email: string; captcha
 /**
  * Sets a new password with a reset link. The link is checked, then the new password against the
  * policy (a weak one leaves the link usable), then the link is used up in the same transaction
- * that changes the password and ends every session (ASVS 5.0 V6.4.x; DESIGN.md: a reset revokes
+ * that changes the password and ends every session (ASVS 5.0 V6.4.x; README "Email and phone flows": a reset revokes
  * all sessions). It does not sign in, and MFA stays as it was. The login lockout ends: the
  * reset proved control of the mailbox (NIST SP 800-63B §5.2.2).
  */

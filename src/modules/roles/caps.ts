@@ -1,4 +1,4 @@
-/** The capability catalogue (DESIGN.md "Roles and capabilities"); the admin role holds them all. */
+/** The capability catalogue (README "Roles, capabilities and the admin API"); the admin role holds them all. */
 export const CAPS = [
   'users:read',
   'users:write',

@@ -20,7 +20,7 @@ export function authCookieNames(config: Pick<Config, 'isProduction'>) {
 
 /**
  * HttpOnly keeps the tokens from script (an XSS cannot read them). SameSite=Strict on both:
- * DESIGN.md asks it of the refresh cookie; for the access cookie Lax would only add top-level
+ * The design asks it of the refresh cookie (README "Tokens and sessions"); for the access cookie Lax would only add top-level
  * cross-site GET navigations, which a GraphQL API never needs and which would carry the
  * credential into a GET query, so Strict costs nothing and closes that door. Max-Age rather than
  * Expires: relative, so a client's clock skew cannot stretch it; floored, so a cookie never

@@ -4,7 +4,7 @@ import type { SessionRecord } from '../../shared/store.js';
 import { recordAudit } from '../audit/service.js';
 import { ReauthRequiredError } from './errors.js';
 
-/** How recent a sign-in must be for a sensitive operation (DESIGN.md: REAUTH_REQUIRED). */
+/** How recent a sign-in must be for a sensitive operation (README "Errors": REAUTH_REQUIRED). */
 export const RECENT_SIGN_IN_MS = 5 * 60_000;
 
 /**

@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.js';
 import { safeEqual, sha256 } from '../../shared/crypto.js';
 import type { Random } from '../../shared/random.js';
 
-/** SMS and email codes (DESIGN.md): 6 digits, 5 minutes, 5 wrong tries. */
+/** SMS and email codes (README "Email and phone flows"): 6 digits, 5 minutes, 5 wrong tries. */
 export const CODE_TTL_MS = 5 * 60_000;
 export const CODE_MAX_TRIES = 5;
 
