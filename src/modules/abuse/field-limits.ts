@@ -1,3 +1,4 @@
+import type { Limit } from '../../config-abuse.js';
 import type { Deps } from '../../deps.js';
 import { sha256 } from '../../shared/crypto.js';
 import { countWindowCall } from '../../shared/rate-limit.js';
@@ -39,14 +40,17 @@ export async function enforceWindowLimit(deps: LimitDeps, name: string, subject:
   const decision = await countWindowCall(deps.store.windows, now, `rl:${name}`, key, limit);
   if (decision.allowed) return;
   // One audit row per window and subject, not one per refused call (an attack would flood the table).
-  if ((await deps.store.counters.increment(`rl-audit:${name}:${key}`, limit.windowMs)).count === 1) {
-    await recordAudit(deps, deps.db, {
-      action: 'rate_limit.exceeded',
-      outcome: 'FAILURE',
-      actorId: null,
-      meta,
-      metadata: { limit: name, max: limit.max, windowMs: limit.windowMs },
-    });
-  }
+  if ((await deps.store.counters.increment(`rl-audit:${name}:${key}`, limit.windowMs)).count === 1) await auditLimitExceeded(deps, name, limit, meta);
   throw new RateLimitedError(decision.retryAt - now);
+}
+
+/** The rate_limit.exceeded row: once per window and subject, never with the subject itself. */
+export async function auditLimitExceeded(deps: Pick<Deps, 'db' | 'clock' | 'random'>, name: string, limit: Limit, meta: RequestMeta): Promise<void> {
+  await recordAudit(deps, deps.db, {
+    action: 'rate_limit.exceeded',
+    outcome: 'FAILURE',
+    actorId: null,
+    meta,
+    metadata: { limit: name, max: limit.max, windowMs: limit.windowMs },
+  });
 }

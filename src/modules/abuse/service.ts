@@ -3,7 +3,7 @@ import type { Deps } from '../../deps.js';
 import { sha256 } from '../../shared/crypto.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
-import { enforceWindowLimit, WINDOW_LIMIT_NAMES } from './field-limits.js';
+import { auditLimitExceeded, enforceWindowLimit, WINDOW_LIMIT_NAMES } from './field-limits.js';
 import { CaptchaInvalidError, CaptchaRequiredError, RateLimitedError } from './errors.js';
 
 type AbuseDeps = Pick<Deps, 'config' | 'store' | 'db' | 'clock' | 'random' | 'captcha'>;
@@ -26,15 +26,7 @@ export async function enforceLimit(deps: AbuseDeps, name: string, subject: strin
   const { count, resetInMs } = await deps.store.counters.increment(`rl:${name}:${sha256(subject)}`, limit.windowMs);
   if (count <= limit.max) return;
   // One audit row per window and subject, not one per refused request (an attack would flood the table).
-  if (count === limit.max + 1) {
-    await recordAudit(deps, deps.db, {
-      action: 'rate_limit.exceeded',
-      outcome: 'FAILURE',
-      actorId: null,
-      meta,
-      metadata: { limit: name, max: limit.max, windowMs: limit.windowMs },
-    });
-  }
+  if (count === limit.max + 1) await auditLimitExceeded(deps, name, limit, meta);
   throw new RateLimitedError(resetInMs);
 }
 
