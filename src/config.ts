@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { abuseConfig, abuseEnv, type AbuseConfig } from './config-abuse.js';
 import { parseDuration } from './shared/duration.js';
@@ -138,12 +139,18 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
-  /** false, true (trust every hop), a hop count, or a comma-separated list of proxy IPs. @default false */
+  /**
+   * false, true (trust every hop), a hop count, or a comma-separated list of proxy addresses,
+   * CIDR ranges (`10.0.0.0/8`) and names proxy-addr knows (`loopback`, `linklocal`, `uniquelocal`).
+   * @default false
+   */
   TRUST_PROXY: z
     .string()
     .default('false')
     .transform(
-      (v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy IPs' }), z.NEVER),
+      (v, ctx) =>
+        parseTrustProxy(v) ??
+        (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy addresses/CIDR ranges' }), z.NEVER),
     ),
   /** @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -160,7 +167,12 @@ function parseTrustProxy(value: string): TrustProxy | null {
   if (v === 'true') return { kind: 'all' };
   if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
   const ips = v.split(',').map((s) => s.trim());
-  return ips.every((ip) => /^[0-9a-f.:]+$/.test(ip)) ? { kind: 'list', ips } : null;
+  try {
+    proxyaddr.compile(ips); // throws on an entry that is no address, range or known name
+    return { kind: 'list', ips };
+  } catch {
+    return null;
+  }
 }
 
 export type Config = Readonly<{

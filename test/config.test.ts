@@ -66,6 +66,8 @@ describe('configuration', () => {
       trustProxy: { kind: 'hops', hops: 2 },
     });
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.1', '10.0.0.2'] });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,Loopback, fd00::/8' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.0/8', 'loopback', 'fd00::/8'] });
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
   });
 
   it('names the product in mails and derives the sender from it and PUBLIC_URL unless MAIL_FROM is set', () => {
