@@ -146,6 +146,13 @@ describe('configuration', () => {
     expect(problems({ CAPTCHA_VERIFY_URL: 'https://x.test/verify' })).toEqual([expect.stringMatching(/^CAPTCHA_SECRET:/)]);
   });
 
+  it('reports checks across variables together with those of the environment, and freezes the result', () => {
+    const list = problems({ NODE_ENV: 'production', REFRESH_TOKEN_TTL: '10m', ACCESS_TOKEN_TTL: '15m', LOGIN_DELAY_AFTER: '10', LOGIN_LOCK_AFTER: '10' });
+    expect(list.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOGIN_LOCK_AFTER', 'REDIS_URL', 'REFRESH_TOKEN_TTL', 'SECRET_KEY']);
+    const config = loadConfig({});
+    expect(Object.isFrozen(config) && Object.isFrozen(config.abuse) && Object.isFrozen(config.abuse.graphqlLimits)).toBe(true);
+  });
+
   it('parses abuse-protection settings and names bad ones', () => {
     const config = loadConfig({
       RATE_LIMITS: 'login.ip=5/30s',
