@@ -52,9 +52,15 @@ export function useSharedSubscriptionResults(fields: readonly string[]): Plugin 
         if (!(Symbol.asyncIterator in stream)) return stream;
         const key = keyOf(subscribeArgs as ExecutionArgs);
         const source = stream[Symbol.asyncIterator]();
+        // Closing on unsubscribe: nobody is left to hear a failure of the source's return().
+        const closeSource = () =>
+          Promise.resolve(source.return?.()).then(
+            () => {},
+            () => {},
+          );
         const mapped = new Repeater<ExecutionResult>(async (push, stop) => {
           // The client unsubscribing reaches the source at once, whatever it is waiting for.
-          void stop.then(() => source.return?.());
+          void stop.then(closeSource);
           try {
             for (let item = await source.next(); !item.done; item = await source.next()) {
               await push(executeShared(subscribeArgs as ExecutionArgs, key, item.value));
@@ -65,7 +71,7 @@ export function useSharedSubscriptionResults(fields: readonly string[]): Plugin 
         });
         // The executor runs from the first pull: a client gone before that still closes the source.
         const dispose = mapped.return.bind(mapped);
-        mapped.return = (value) => (void source.return?.(), dispose(value));
+        mapped.return = (value) => (void closeSource(), dispose(value));
         return mapped;
       });
     },
