@@ -92,30 +92,19 @@ export const abuseEnv = {
   REQUEST_BODY_LIMIT: count(100 * 1024, 1024),
 };
 
-export type AbuseConfig = Readonly<{
-  rateLimits: Readonly<Record<string, Limit>>;
-  loginCaptchaAfter: number;
-  loginDelayAfter: number;
-  loginLockAfter: number;
-  mfaLockAfter: number;
-  mfaWarnAfter: number;
-  captchaRequiredFor: readonly CaptchaOperation[];
-  graphqlLimits: Readonly<{ maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxDirectives: number }>;
-  requestBodyLimit: number;
-}>;
-
 type AbuseEnv = { [K in keyof typeof abuseEnv]: z.output<(typeof abuseEnv)[K]> };
 
-export function abuseConfig(e: AbuseEnv, problems: string[]): AbuseConfig {
-  if (e.LOGIN_DELAY_AFTER >= e.LOGIN_LOCK_AFTER) problems.push('LOGIN_LOCK_AFTER: must be greater than LOGIN_DELAY_AFTER');
+/** The abuse part of Config (its type is this function's result), reporting cross-variable problems by variable. */
+export function abuseConfig(e: AbuseEnv, problem: (key: string, message: string) => void) {
+  if (e.LOGIN_DELAY_AFTER >= e.LOGIN_LOCK_AFTER) problem('LOGIN_LOCK_AFTER', 'must be greater than LOGIN_DELAY_AFTER');
   return Object.freeze({
-    rateLimits: Object.freeze(e.RATE_LIMITS),
+    rateLimits: Object.freeze(e.RATE_LIMITS) as Readonly<Record<string, Limit>>,
     loginCaptchaAfter: e.LOGIN_CAPTCHA_AFTER,
     loginDelayAfter: e.LOGIN_DELAY_AFTER,
     loginLockAfter: e.LOGIN_LOCK_AFTER,
     mfaLockAfter: e.MFA_LOCK_AFTER,
     mfaWarnAfter: e.MFA_WARN_AFTER,
-    captchaRequiredFor: Object.freeze([...new Set(e.CAPTCHA_REQUIRED_FOR)]),
+    captchaRequiredFor: Object.freeze([...new Set(e.CAPTCHA_REQUIRED_FOR)]) as readonly CaptchaOperation[],
     graphqlLimits: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxAliases: e.GRAPHQL_MAX_ALIASES,
@@ -126,3 +115,5 @@ export function abuseConfig(e: AbuseEnv, problems: string[]): AbuseConfig {
     requestBodyLimit: e.REQUEST_BODY_LIMIT,
   });
 }
+
+export type AbuseConfig = ReturnType<typeof abuseConfig>;

@@ -1,5 +1,6 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
-import { abuseConfig, abuseEnv, type AbuseConfig } from './config-abuse.js';
+import { abuseConfig, abuseEnv } from './config-abuse.js';
 import { parseDuration } from './shared/duration.js';
 
 /** The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on). */
@@ -138,12 +139,18 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
-  /** false, true (trust every hop), a hop count, or a comma-separated list of proxy IPs. @default false */
+  /**
+   * false, true (trust every hop), a hop count, or a comma-separated list of proxy addresses,
+   * CIDR ranges (`10.0.0.0/8`) and names proxy-addr knows (`loopback`, `linklocal`, `uniquelocal`).
+   * @default false
+   */
   TRUST_PROXY: z
     .string()
     .default('false')
     .transform(
-      (v, ctx) => parseTrustProxy(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy IPs' }), z.NEVER),
+      (v, ctx) =>
+        parseTrustProxy(v) ??
+        (ctx.addIssue({ code: 'custom', message: 'expected false, true, a hop count or a list of proxy addresses/CIDR ranges' }), z.NEVER),
     ),
   /** @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -160,54 +167,86 @@ function parseTrustProxy(value: string): TrustProxy | null {
   if (v === 'true') return { kind: 'all' };
   if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
   const ips = v.split(',').map((s) => s.trim());
-  return ips.every((ip) => /^[0-9a-f.:]+$/.test(ip)) ? { kind: 'list', ips } : null;
+  try {
+    proxyaddr.compile(ips); // throws on an entry that is no address, range or known name
+    return { kind: 'list', ips };
+  } catch {
+    return null;
+  }
 }
 
-export type Config = Readonly<{
-  port: number;
-  host: string;
-  publicUrl: string;
-  appUrl: string;
-  appName: string;
-  databaseUrl: string | undefined;
-  redisUrl: string | undefined;
-  /** REDIS_URL is a comma-separated list of Redis Cluster seed nodes. */
-  redisCluster: boolean;
-  databaseMigrate: boolean;
-  databaseConnectTimeoutMs: number;
-  databaseStatementTimeoutMs: number;
-  requestTimeoutMs: number;
-  dataDir: string;
-  secretKey: string | undefined;
-  adminEmail: string | undefined;
-  adminPassword: string | undefined;
-  smtpUrl: string | undefined;
-  /** The From of mails. @default `APP_NAME <no-reply@host of PUBLIC_URL>` */
-  mailFrom: string;
-  smsWebhookUrl: string | undefined;
-  captchaVerifyUrl: string | undefined;
-  captchaSecret: string | undefined;
-  /** Expected siteverify hostnames; empty: any. */
-  captchaHostnames: readonly string[];
-  captchaMaxAgeMs: number;
-  accessTokenTtlMs: number;
-  refreshTokenTtlMs: number;
-  refreshReuseGraceMs: number;
-  /** ACCESS_TOKEN_LEEWAY in ms. */
-  accessTokenLeewayMs: number;
-  /** Browser origins allowed beside those of APP_URL and PUBLIC_URL (CORS, WebSocket upgrade), normalised; `'*'` allows any. */
-  corsOrigins: readonly string[] | '*';
-  wsMaxSubscriptions: number;
-  passwordMinLength: number;
-  mfaMethods: readonly MfaMethodName[];
-  requireEmailVerification: boolean;
-  trustProxy: TrustProxy;
-  logLevel: string;
-  nodeEnv: 'development' | 'production' | 'test';
-  isProduction: boolean;
-  /** Rate limits, login lockout, CAPTCHA and GraphQL/HTTP limits. */
-  abuse: AbuseConfig;
-}>;
+/**
+ * The configuration: the environment schema and one transform to what the code reads. `Config`
+ * is this transform's output type, so the names, types and JSDoc below are written once.
+ * Checks across variables are issues of the transform, named by variable like the schema's own.
+ */
+const configSchema = envSchema.transform((e, ctx) => {
+  let failed = false;
+  const problem = (key: string, message: string) => {
+    failed = true;
+    ctx.addIssue({ code: 'custom', path: [key], message });
+  };
+  if (e.ACCESS_TOKEN_TTL < 1000) problem('ACCESS_TOKEN_TTL', 'must be at least 1s');
+  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problem('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');
+  if (e.REFRESH_REUSE_GRACE > 60_000) problem('REFRESH_REUSE_GRACE', 'at most 60s (a longer grace lets a stolen token live on)');
+  if (e.ACCESS_TOKEN_LEEWAY > 60_000) problem('ACCESS_TOKEN_LEEWAY', 'at most 60s (it extends every token past its exp)');
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  if (corsOrigins === null) problem('CORS_ORIGINS', 'expected `*` or a comma-separated list of origins such as https://app.example.com');
+  for (const key of ['DATABASE_CONNECT_TIMEOUT', 'DATABASE_STATEMENT_TIMEOUT', 'REQUEST_TIMEOUT'] as const) {
+    if (e[key] < 100) problem(key, 'must be at least 100ms');
+  }
+  const abuse = abuseConfig(e, problem);
+  if (failed) return z.NEVER;
+
+  const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    appUrl: stripSlash(e.APP_URL ?? publicUrl),
+    appName: e.APP_NAME,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    /** REDIS_URL is a comma-separated list of Redis Cluster seed nodes. */
+    redisCluster: e.REDIS_CLUSTER,
+    databaseMigrate: e.DATABASE_MIGRATE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
+    requestTimeoutMs: e.REQUEST_TIMEOUT,
+    dataDir: e.DATA_DIR,
+    secretKey: e.SECRET_KEY,
+    adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    smtpUrl: e.SMTP_URL,
+    /** The From of mails. @default `APP_NAME <no-reply@host of PUBLIC_URL>` */
+    mailFrom: e.MAIL_FROM ?? `${e.APP_NAME.replace(/["<>\r\n]/g, '')} <no-reply@${new URL(publicUrl).hostname}>`,
+    smsWebhookUrl: e.SMS_WEBHOOK_URL,
+    captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
+    captchaSecret: e.CAPTCHA_SECRET,
+    /** Expected siteverify hostnames; empty: any. */
+    captchaHostnames: Object.freeze(e.CAPTCHA_HOSTNAMES) as readonly string[],
+    captchaMaxAgeMs: e.CAPTCHA_MAX_AGE,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    /** ACCESS_TOKEN_LEEWAY in ms. */
+    accessTokenLeewayMs: e.ACCESS_TOKEN_LEEWAY,
+    /** Browser origins allowed beside those of APP_URL and PUBLIC_URL (CORS, WebSocket upgrade), normalised; `'*'` allows any. */
+    corsOrigins: corsOrigins ?? (Object.freeze([]) as readonly string[]),
+    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]) as readonly MfaMethodName[],
+    requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
+    trustProxy: e.TRUST_PROXY as TrustProxy,
+    logLevel: e.LOG_LEVEL as string,
+    nodeEnv: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    /** Rate limits, login lockout, CAPTCHA and GraphQL/HTTP limits. */
+    abuse,
+  });
+});
+
+export type Config = z.output<typeof configSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -221,7 +260,7 @@ export class ConfigError extends Error {
  * bad one in a single error, naming the variable but never echoing its value (it may be a secret).
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   const problems: string[] = [];
   const set = (key: string) => !!env[key]?.trim();
   if (env.NODE_ENV === 'production') {
@@ -238,59 +277,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(problems);
   }
-  const e = parsed.data;
-  if (e.ACCESS_TOKEN_TTL < 1000) problems.push('ACCESS_TOKEN_TTL: must be at least 1s');
-  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) problems.push('REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL');
-  if (e.REFRESH_REUSE_GRACE > 60_000) problems.push('REFRESH_REUSE_GRACE: at most 60s (a longer grace lets a stolen token live on)');
-  if (e.ACCESS_TOKEN_LEEWAY > 60_000) problems.push('ACCESS_TOKEN_LEEWAY: at most 60s (it extends every token past its exp)');
-  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
-  if (corsOrigins === null) problems.push('CORS_ORIGINS: expected `*` or a comma-separated list of origins such as https://app.example.com');
-  for (const key of ['DATABASE_CONNECT_TIMEOUT', 'DATABASE_STATEMENT_TIMEOUT', 'REQUEST_TIMEOUT'] as const) {
-    if (e[key] < 100) problems.push(`${key}: must be at least 100ms`);
-  }
-  const abuse = abuseConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
-
-  const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
-  return Object.freeze({
-    port: e.PORT,
-    host: e.HOST,
-    publicUrl,
-    appUrl: stripSlash(e.APP_URL ?? publicUrl),
-    appName: e.APP_NAME,
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
-    redisCluster: e.REDIS_CLUSTER,
-    databaseMigrate: e.DATABASE_MIGRATE,
-    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT,
-    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
-    requestTimeoutMs: e.REQUEST_TIMEOUT,
-    dataDir: e.DATA_DIR,
-    secretKey: e.SECRET_KEY,
-    adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
-    adminPassword: e.ADMIN_PASSWORD,
-    smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM ?? `${e.APP_NAME.replace(/["<>\r\n]/g, '')} <no-reply@${new URL(publicUrl).hostname}>`,
-    smsWebhookUrl: e.SMS_WEBHOOK_URL,
-    captchaVerifyUrl: e.CAPTCHA_VERIFY_URL,
-    captchaSecret: e.CAPTCHA_SECRET,
-    captchaHostnames: Object.freeze(e.CAPTCHA_HOSTNAMES),
-    captchaMaxAgeMs: e.CAPTCHA_MAX_AGE,
-    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
-    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
-    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
-    accessTokenLeewayMs: e.ACCESS_TOKEN_LEEWAY,
-    corsOrigins: corsOrigins ?? Object.freeze([]),
-    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
-    passwordMinLength: e.PASSWORD_MIN_LENGTH,
-    mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]),
-    requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
-    trustProxy: e.TRUST_PROXY,
-    logLevel: e.LOG_LEVEL,
-    nodeEnv: e.NODE_ENV,
-    isProduction: e.NODE_ENV === 'production',
-    abuse,
-  });
+  return parsed.data;
 }
 
 /** `*`, or origins (scheme://host[:port], as a browser sends them); undefined when unset, null when malformed. */

@@ -18,6 +18,15 @@ describe('clientIp', () => {
     expect(clientIp('10.0.0.1', xff, { kind: 'list', ips: ['10.0.0.1', '10.0.0.2'] })).toBe('198.51.100.7');
     expect(clientIp('192.0.2.1', xff, { kind: 'list', ips: ['10.0.0.1'] })).toBe('192.0.2.1');
   });
+  it('regression: trusts CIDR ranges and named ranges in the list (proxy-addr)', () => {
+    const chain = '203.0.113.9, 10.1.2.3, 10.200.0.4';
+    expect(clientIp('127.0.0.1', chain, { kind: 'list', ips: ['10.0.0.0/8', 'loopback'] })).toBe('203.0.113.9');
+    expect(clientIp('::ffff:127.0.0.1', chain, { kind: 'list', ips: ['10.0.0.0/8', 'loopback'] })).toBe('203.0.113.9');
+    expect(clientIp('127.0.0.1', chain, { kind: 'list', ips: ['10.200.0.0/16', '127.0.0.1'] })).toBe('10.1.2.3');
+    expect(clientIp('::1', '2001:db8::5, fd00::7', { kind: 'list', ips: ['uniquelocal', 'loopback'] })).toBe('2001:db8::5');
+    // A range does not trust what lies outside it.
+    expect(clientIp('192.0.2.1', chain, { kind: 'list', ips: ['10.0.0.0/8'] })).toBe('192.0.2.1');
+  });
   it('takes the left-most address when every hop is trusted', () => {
     expect(clientIp('10.0.0.1', xff, { kind: 'all' })).toBe('203.0.113.9');
   });
@@ -68,5 +77,25 @@ describe.each(backends())('client IP behind a proxy (%s)', (backend) => {
     // Rotating forged addresses does not escape the limit.
     await loginVia(urls.direct, uniqueEmail(), 'wrong password!', '203.0.113.61');
     expect((await loginVia(urls.direct, uniqueEmail(), 'wrong password!', '203.0.113.62')).errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
+  });
+});
+
+describe.each(backends())('client IP behind a proxy in a trusted range (%s)', (backend) => {
+  let app: TestApp;
+  let url: string;
+  beforeAll(async () => {
+    app = await createTestApp(await createShared(backend), { env: { TRUST_PROXY: '127.0.0.0/8, 10.0.0.0/8' } });
+    url = await app.listen();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('regression: records the client left of proxies matched by TRUST_PROXY CIDR ranges', async () => {
+    const user = await signUp(app);
+    // The peer (127.0.0.1) and the inner proxy (10.9.8.7) are in the ranges; 203.0.113.70 is the client.
+    expect((await loginVia(url, user.email, PASSWORD, '198.51.100.1, 203.0.113.70, 10.9.8.7')).errors).toBeUndefined();
+    const [row] = await auditRows(app, { userId: user.userId, action: 'user.login' });
+    expect(row!.ip).toBe('203.0.113.70');
   });
 });

@@ -66,6 +66,8 @@ describe('configuration', () => {
       trustProxy: { kind: 'hops', hops: 2 },
     });
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.1', '10.0.0.2'] });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,Loopback, fd00::/8' }).trustProxy).toEqual({ kind: 'list', ips: ['10.0.0.0/8', 'loopback', 'fd00::/8'] });
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
   });
 
   it('names the product in mails and derives the sender from it and PUBLIC_URL unless MAIL_FROM is set', () => {
@@ -142,6 +144,13 @@ describe('configuration', () => {
     expect(problems({ REFRESH_REUSE_GRACE: '5m' })).toEqual([expect.stringMatching(/^REFRESH_REUSE_GRACE:/)]);
     expect(problems({ ADMIN_PASSWORD: 'x' })).toEqual([expect.stringMatching(/^ADMIN_EMAIL:/)]);
     expect(problems({ CAPTCHA_VERIFY_URL: 'https://x.test/verify' })).toEqual([expect.stringMatching(/^CAPTCHA_SECRET:/)]);
+  });
+
+  it('reports checks across variables together with those of the environment, and freezes the result', () => {
+    const list = problems({ NODE_ENV: 'production', REFRESH_TOKEN_TTL: '10m', ACCESS_TOKEN_TTL: '15m', LOGIN_DELAY_AFTER: '10', LOGIN_LOCK_AFTER: '10' });
+    expect(list.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOGIN_LOCK_AFTER', 'REDIS_URL', 'REFRESH_TOKEN_TTL', 'SECRET_KEY']);
+    const config = loadConfig({});
+    expect(Object.isFrozen(config) && Object.isFrozen(config.abuse) && Object.isFrozen(config.abuse.graphqlLimits)).toBe(true);
   });
 
   it('parses abuse-protection settings and names bad ones', () => {

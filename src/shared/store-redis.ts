@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { RotateResult, SessionRecord, Store } from './store.js';
@@ -42,17 +42,17 @@ function connect(url: string, cluster: boolean): Client {
   );
 }
 
-/** EVALSHA with a fallback to EVAL when the server does not have the script yet (restart, failover). */
-function defineScript(redis: Client, lua: string): Script {
-  const sha = createHash('sha1').update(lua).digest('hex');
-  return async (keys, args) => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(lua, keys.length, ...keys, ...args);
-    }
-  };
+/**
+ * A Lua script as an ioredis custom command (defineCommand): ioredis sends EVALSHA and falls
+ * back to EVAL on NOSCRIPT (a restart, a failover, a new Cluster node), pipelined or not. The
+ * command name is prefixed so no script shadows a built-in command (TOUCH is one).
+ */
+function defineScript(redis: Client, name: string, lua: string): Script {
+  const command = `gag${name}`;
+  redis.defineCommand(command, { lua });
+  const run = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[command]!;
+  // Without numberOfKeys the key count comes first: the scripts take a variable number of keys.
+  return (keys, args) => run.call(redis, keys.length, ...keys, ...args);
 }
 
 function toFields(s: SessionRecord): Record<string, string> {
@@ -109,17 +109,17 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
   const sessKey = (id: string) => `${p}sess:{${id}}`;
   const rtKey = (sessionId: string, hash: string) => `${p}rt:{${sessionId}}:${hash}`;
   const userKey = (userId: string) => `${p}usess:{${userId}}`;
-  const rotate = defineScript(redis, ROTATE);
-  const takeHash = defineScript(redis, TAKE_HASH);
-  const takeIf = defineScript(redis, TAKE_IF);
-  const touch = defineScript(redis, TOUCH);
-  const increment = defineScript(redis, INCREMENT);
-  const gate = defineScript(redis, GATE);
-  const windowReserve = defineScript(redis, WINDOW_RESERVE);
-  const hincrbyMany = defineScript(redis, HINCRBY_MANY);
-  const leaseAcquire = defineScript(redis, LEASE_ACQUIRE);
-  const leaseRelease = defineScript(redis, LEASE_RELEASE);
-  const leasePublish = defineScript(redis, LEASE_PUBLISH);
+  const rotate = defineScript(redis, 'Rotate', ROTATE);
+  const takeHash = defineScript(redis, 'TakeHash', TAKE_HASH);
+  const takeIf = defineScript(redis, 'TakeIf', TAKE_IF);
+  const touch = defineScript(redis, 'Touch', TOUCH);
+  const increment = defineScript(redis, 'Increment', INCREMENT);
+  const gate = defineScript(redis, 'Gate', GATE);
+  const windowReserve = defineScript(redis, 'WindowReserve', WINDOW_RESERVE);
+  const hincrbyMany = defineScript(redis, 'HincrbyMany', HINCRBY_MANY);
+  const leaseAcquire = defineScript(redis, 'LeaseAcquire', LEASE_ACQUIRE);
+  const leaseRelease = defineScript(redis, 'LeaseRelease', LEASE_RELEASE);
+  const leasePublish = defineScript(redis, 'LeasePublish', LEASE_PUBLISH);
   // The lease and its state share a hash tag: the publish script touches both (Cluster).
   const leaseKeys = (name: string) => [`${p}lease:{${name}}`, `${p}lease-state:{${name}}`];
 

@@ -1,5 +1,5 @@
 import { createSourceEventStream, execute, getOperationAST, Kind, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { type Plugin, Repeater } from 'graphql-yoga';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -52,22 +52,26 @@ export function useSharedSubscriptionResults(fields: readonly string[]): Plugin 
         if (!(Symbol.asyncIterator in stream)) return stream;
         const key = keyOf(subscribeArgs as ExecutionArgs);
         const source = stream[Symbol.asyncIterator]();
-        const mapped: AsyncIterableIterator<ExecutionResult> = {
-          [Symbol.asyncIterator]: () => mapped,
-          async next() {
-            const item = await source.next();
-            return item.done ? item : { done: false, value: await executeShared(subscribeArgs as ExecutionArgs, key, item.value) };
-          },
+        // Closing on unsubscribe: nobody is left to hear a failure of the source's return().
+        const closeSource = () =>
+          Promise.resolve(source.return?.()).then(
+            () => {},
+            () => {},
+          );
+        const mapped = new Repeater<ExecutionResult>(async (push, stop) => {
           // The client unsubscribing reaches the source at once, whatever it is waiting for.
-          async return() {
-            await source.return?.();
-            return { done: true, value: undefined };
-          },
-          async throw(error?: unknown) {
-            await source.return?.();
-            throw error;
-          },
-        };
+          void stop.then(closeSource);
+          try {
+            for (let item = await source.next(); !item.done; item = await source.next()) {
+              await push(executeShared(subscribeArgs as ExecutionArgs, key, item.value));
+            }
+          } finally {
+            stop();
+          }
+        });
+        // The executor runs from the first pull: a client gone before that still closes the source.
+        const dispose = mapped.return.bind(mapped);
+        mapped.return = (value) => (void closeSource(), dispose(value));
         return mapped;
       });
     },

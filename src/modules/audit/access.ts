@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps.js';
 import { getUserAccess } from '../roles/queries.js';
 
@@ -35,7 +36,7 @@ export const REVOKING_ACTIONS: ReadonlySet<string> = new Set([
   'role.deleted',
 ]);
 
-/** Caches grow with the sessions and users seen; past this, they start over. */
+/** Caches grow with the sessions and users seen; past this, the least recently used go first. */
 const MAX_ENTRIES = 10_000;
 
 type Entry<T> = { at: number; value: Promise<T>; settled?: { value: T }; userId: string };
@@ -53,16 +54,16 @@ export function invalidationOf(event: { action: string; userId: string | null })
  * one database read per user per `ttlMs`, not one per event. The wait is measured on the
  * monotonic clock: it bounds staleness in real time, whatever deps.clock says.
  */
-export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'>, options: { ttlMs?: number } = {}): SubscriberAccess {
+export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'>, options: { ttlMs?: number; maxEntries?: number } = {}): SubscriberAccess {
   const ttlMs = options.ttlMs ?? 1000;
-  const sessions = new Map<string, Entry<string | null>>();
-  const caps = new Map<string, Entry<readonly string[]>>();
+  const max = options.maxEntries ?? MAX_ENTRIES;
+  const sessions = new LRUCache<string, Entry<string | null>>({ max });
+  const caps = new LRUCache<string, Entry<readonly string[]>>({ max });
 
-  function cached<T>(map: Map<string, Entry<T>>, key: string, userId: string, load: () => Promise<T>): Entry<T> {
+  function cached<T>(map: LRUCache<string, Entry<T>>, key: string, userId: string, load: () => Promise<T>): Entry<T> {
     const now = performance.now();
     const hit = map.get(key);
     if (hit && now - hit.at <= ttlMs) return hit;
-    if (map.size >= MAX_ENTRIES) map.clear();
     const entry: Entry<T> = { at: now, value: load(), userId };
     map.set(key, entry);
     entry.value.then(
@@ -98,7 +99,7 @@ export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'
         return;
       }
       caps.delete(userId);
-      for (const [key, entry] of sessions) if (entry.userId === userId) sessions.delete(key);
+      for (const [key, entry] of [...sessions.entries()]) if (entry.userId === userId) sessions.delete(key);
     },
   };
 }

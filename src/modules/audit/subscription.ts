@@ -1,3 +1,4 @@
+import { Repeater } from 'graphql-yoga';
 import type { Subscriber, SubscriberAccess, Verdict } from './access.js';
 import type { AuditFeed } from './feed.js';
 import { matchesAuditFilter, type AuditFilter } from './filter.js';
@@ -25,8 +26,10 @@ export const MAX_BACKLOG = 10_000;
  * (SubscriberAccess); the first failed check yields `{ end }` and the stream ends, so a revoked
  * session or a lost cap stops delivery at the next event.
  *
- * A plain iterator, not an async generator: a generator waiting for the next event would only
- * see `return()` (the client unsubscribing) after that event came, and keep its listener until then.
+ * A Repeater (graphql-yoga's), not an async generator: a generator waiting for the next event
+ * would only see `return()` (the client unsubscribing) after that event came, and keep its
+ * listener until then; a Repeater's `stop` settles at once. Each event is checked when the
+ * client asks for it (`await push` resolves on the next pull), as events queue up here.
  */
 export async function openAuditSubscription(
   live: { feed: AuditFeed; access: SubscriberAccess },
@@ -38,6 +41,7 @@ export async function openAuditSubscription(
   let done = false;
   let overflow = false;
   let lost: { cause: unknown } | null = null;
+  // Listening starts now, before the first pull: events from here on are kept for the client.
   const stopListening = await live.feed.listen(
     (event) => {
       if (done || !matchesAuditFilter(event, options.filter)) return;
@@ -50,22 +54,19 @@ export async function openAuditSubscription(
       wake?.();
     },
   );
-  const finish = () => {
+  const release = () => {
+    if (done) return;
     done = true;
     queue.length = 0;
     stopListening();
     wake?.();
   };
-  const end = (reason: AuditStreamEnd['end'], cause?: unknown): IteratorResult<AuditDelivery> => {
-    finish();
-    return { done: false, value: { end: reason, cause } };
-  };
 
-  const iterator: AsyncIterableIterator<AuditDelivery> = {
-    [Symbol.asyncIterator]: () => iterator,
-    async next() {
-      for (;;) {
-        if (done) return { done: true, value: undefined };
+  const stream = new Repeater<AuditDelivery>(async (push, stop) => {
+    void stop.then(release);
+    const end = (reason: AuditStreamEnd['end'], cause?: unknown) => void push({ end: reason, cause });
+    try {
+      while (!done) {
         if (overflow) return end('TOO_SLOW');
         // The store stopped answering: end now rather than wait for events that cannot come.
         if (lost) return end('UNAVAILABLE', (lost as { cause: unknown }).cause);
@@ -83,18 +84,20 @@ export async function openAuditSubscription(
           // Fail closed: without an answer, nothing is delivered.
           return end('UNAVAILABLE', error);
         }
-        if (done) return { done: true, value: undefined };
-        return verdict === 'ok' ? { done: false, value: event } : end(verdict);
+        if (done) return;
+        if (verdict !== 'ok') return end(verdict);
+        await push(event);
       }
-    },
-    async return() {
-      finish();
-      return { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      finish();
-      throw error;
-    },
+    } finally {
+      release();
+      stop();
+    }
+  });
+  // The executor runs from the first pull; a client gone before that still lets go of the listener.
+  const dispose = stream.return.bind(stream);
+  stream.return = (value) => {
+    release();
+    return dispose(value);
   };
-  return iterator;
+  return stream;
 }

@@ -15,9 +15,32 @@ const accessRows = preparedQuery('user_access', (db) =>
     .where(eq(users.id, sql.placeholder('userId'))),
 );
 
+type AccessRow = { direct: string[] | null; role: string | null; caps: string[] | null };
+
 /** A user's role names and effective caps: the union of their roles' caps and direct grants (one query). */
 export async function getUserAccess(db: DbOrTx, userId: string): Promise<Access> {
-  const rows = await accessRows(db, { userId });
+  return accessFrom(await accessRows(db, { userId }));
+}
+
+/** getUserAccess for many users in one query, in the order of `userIds` (a missing user has none). */
+export async function getUsersAccess(db: DbOrTx, userIds: readonly string[]): Promise<Access[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db
+    .select({ userId: users.id, direct: users.caps, role: roles.name, caps: roles.caps })
+    .from(users)
+    .leftJoin(userRoles, eq(userRoles.userId, users.id))
+    .leftJoin(roles, eq(roles.name, userRoles.role))
+    .where(inArray(users.id, [...new Set(userIds)]));
+  const byUser = new Map<string, AccessRow[]>();
+  for (const row of rows) {
+    const list = byUser.get(row.userId);
+    if (list) list.push(row);
+    else byUser.set(row.userId, [row]);
+  }
+  return userIds.map((id) => accessFrom(byUser.get(id) ?? []));
+}
+
+function accessFrom(rows: AccessRow[]): Access {
   const caps = new Set<string>(rows[0]?.direct ?? []);
   const names: string[] = [];
   for (const row of rows) {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../shared/clock.js';
 import type { KeyRing } from './keys.js';
@@ -14,7 +15,8 @@ export type AccessTokenVerifier = { verify(token: string): Promise<VerifyResult>
  * and revocation still act at once.
  */
 export function createAccessTokenVerifier(deps: { config: Config; clock: Clock; keys: KeyRing }, maxEntries = 10_000): AccessTokenVerifier {
-  const cache = new Map<string, VerifiedToken>();
+  // Bounded, least recently used out first: the tokens of active clients stay cached.
+  const cache = new LRUCache<string, VerifiedToken>({ max: maxEntries });
   return {
     async verify(token) {
       const hit = cache.get(token);
@@ -22,8 +24,6 @@ export function createAccessTokenVerifier(deps: { config: Config; clock: Clock; 
       if (hit) cache.delete(token);
       const result = await verifyAccessToken(deps, token);
       if ('token' in result) {
-        // Map keeps insertion order: dropping the first entry drops the oldest.
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
         cache.set(token, result.token);
       }
       return result;

@@ -2,19 +2,21 @@ import type { Context } from '../../context.js';
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
-import { getUserAccess, type Access } from '../roles/queries.js';
+import { accessLoader } from '../roles/loader.js';
+import type { Access } from '../roles/queries.js';
 import { deleteAccount, getUser, updateProfile } from './service.js';
 import type { UserRow } from './tables.js';
 
 /**
  * Roles and caps as they are now, read once per User object (both fields share the read).
  * Not from ctx.access(): that is the caller's access when the request began, and a mutation
- * (updateUser on oneself, say) may have changed it since.
+ * (updateUser on oneself, say) may have changed it since. The reads of one request are batched
+ * (`users(first: 100) { nodes { roles caps } }` is one query, not 100).
  */
 const accessByRow = new WeakMap<UserRow, Promise<Access>>();
 const accessOf = (user: UserRow, ctx: Context) => {
   let access = accessByRow.get(user);
-  if (!access) accessByRow.set(user, (access = getUserAccess(ctx.deps.db, user.id)));
+  if (!access) accessByRow.set(user, (access = accessLoader(ctx).load(user.id)));
   return access;
 };
 
