@@ -1,12 +1,14 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
-import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../sessions/cookies.js';
-import type { AuthResult } from '../sessions/service.js';
+import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../../graphql/auth-cookies.js';
+import type { AuthResult } from '../sessions/auth-payload.js';
+import { refreshSession } from '../sessions/refresh.js';
+import { logout } from '../sessions/service.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { loginWithMagicLink, requestMagicLink } from './magic-link.js';
-import { login, logout, refresh, register } from './service.js';
+import { login, register } from './service.js';
 
 export const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implement({
   fields: (t) => ({
@@ -114,7 +116,7 @@ builder.mutationField('refreshToken', (t) =>
       refreshToken: t.arg.string(),
       setCookie: t.arg.boolean({ description: 'Also set the new tokens as HttpOnly cookies. Implied when the token came from the cookie.' }),
     },
-    resolve: (_, args, ctx) => refreshWithCookies(ctx, args.refreshToken, args.setCookie, (token) => refresh(ctx.deps, token, ctx.meta)),
+    resolve: (_, args, ctx) => refreshWithCookies(ctx, args.refreshToken, args.setCookie, (token) => refreshSession(ctx.deps, token, ctx.meta)),
   }),
 );
 

@@ -1,14 +1,15 @@
 import type { Deps } from '../../deps.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
-import type { AuthResult } from '../sessions/service.js';
+import type { AuthResult } from '../sessions/auth-payload.js';
+import { completeSignIn } from '../sessions/sign-in.js';
+import { sendPendingLoginCode } from '../mfa/challenge.js';
 import { findUserById } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { markEmailVerified } from '../verification/service.js';
 import { requestMailedLink } from '../verification/links.js';
 import { consumeOneTimeToken } from '../verification/tokens.js';
-import { AccountDisabledError, InvalidTokenError } from './errors.js';
-import { signInUser } from './sign-in.js';
+import { AccountDisabledError, InvalidTokenError } from '../../shared/errors.js';
 
 /** Mails a sign-in link to a known, enabled account; answers true for any address (no enumeration). */
 export function requestMagicLink(deps: Deps, input: { email: string; captchaToken?: string | null }, meta: RequestMeta): Promise<boolean> {
@@ -40,5 +41,5 @@ export async function loginWithMagicLink(deps: Deps, token: string, meta: Reques
     });
     throw new AccountDisabledError();
   }
-  return signInUser(deps, user, { meta, amr: ['email'], method: 'magic_link' });
+  return completeSignIn(deps, user, { meta, methods: ['email'], firstFactor: 'magic_link', onPendingLogin: sendPendingLoginCode });
 }

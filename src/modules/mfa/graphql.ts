@@ -1,7 +1,7 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
 import { AuthPayload } from '../auth/graphql.js';
-import { withAuthCookies } from '../sessions/cookies.js';
+import { withAuthCookies } from '../../graphql/auth-cookies.js';
 import { requireRecentSignIn } from '../sessions/recent-sign-in.js';
 import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';

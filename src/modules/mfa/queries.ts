@@ -1,10 +1,9 @@
 import { and, asc, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
+import type { FactorMethod } from '../../shared/mfa-methods.js';
 import { users } from '../users/tables.js';
 import type { UserRow } from '../users/tables.js';
 import { mfaFactors, recoveryCodes, type MfaFactorRow } from './tables.js';
-
-export type FactorMethod = 'TOTP' | 'SMS' | 'EMAIL';
 
 export async function findFactor(db: DbOrTx, userId: string, method: FactorMethod): Promise<MfaFactorRow | null> {
   const [row] = await db

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { encrypt, decrypt } from '../../shared/crypto.js';
 import { BadInputError, NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
+import type { FactorMethod, MfaMethod } from '../../shared/mfa-methods.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { clearMfaFailures, enforceLimit, passMfaGate } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
@@ -14,7 +15,7 @@ import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { endOtherSessions } from '../sessions/recent-sign-in.js';
-import { checkFactorCode, noteMfaFailure, reauthCodeKey, type MfaMethod } from './challenge.js';
+import { checkFactorCode, noteMfaFailure, reauthCodeKey } from './challenge.js';
 import {
   claimTotpStep,
   deleteAllFactors,
@@ -25,7 +26,6 @@ import {
   replaceRecoveryCodes,
   savePendingTotp,
   syncUserMfa,
-  type FactorMethod,
 } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';

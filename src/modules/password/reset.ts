@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
+import { AccountDisabledError, InvalidTokenError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { clearLoginFailures, clearMfaFailures } from '../abuse/service.js';
-import { AccountDisabledError, InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { sendNotice } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';

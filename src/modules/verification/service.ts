@@ -1,8 +1,7 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import { BadInputError, InvalidTokenError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeSms, withinRecipientLimits } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';

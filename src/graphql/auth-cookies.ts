@@ -1,9 +1,9 @@
 import { stringifySetCookie, type SetCookie } from 'cookie';
-import type { Config } from '../../config.js';
-import type { Deps } from '../../deps.js';
-import type { CookieJar } from '../../shared/cookie-jar.js';
-import { BadInputError, DomainError, UnauthenticatedError } from '../../shared/errors.js';
-import type { AuthResult } from './service.js';
+import type { Config } from '../config.js';
+import type { Deps } from '../deps.js';
+import type { CookieJar } from '../shared/cookie-jar.js';
+import { BadInputError, DomainError, UnauthenticatedError } from '../shared/errors.js';
+import type { AuthResult } from '../modules/sessions/auth-payload.js';
 
 /** What the cookie helpers need from a resolver's context. */
 export type CookieContext = { deps: Pick<Deps, 'config' | 'clock'>; cookies: CookieJar | null };
