@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
+import { decodeCursor, pageSize, toPage } from '../../shared/pagination.js';
 import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';

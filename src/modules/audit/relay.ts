@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { Deps } from '../../deps.js';
+import type { Db } from '../../db/client.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Random } from '../../shared/random.js';
+import type { Store } from '../../shared/store.js';
 import { outboxBlocker, readOutbox, transactionHorizon, type OutboxPosition } from './queries.js';
 import type { AuditEvent } from './tables.js';
 
@@ -35,7 +38,8 @@ export type AuditRelay = {
   stop(): Promise<void>;
 };
 
-type RelayDeps = Pick<Deps, 'db' | 'store' | 'logger' | 'random'>;
+/** Ports only (not Deps: deps.ts holds the live audit, which holds the relay). */
+type RelayDeps = { db: Db; store: Store; logger: Logger; random: Random };
 
 export function serializeAuditEvent(event: AuditEvent): string {
   const { id, at, action, outcome, actorId, userId, ip, userAgent, metadata, requestId } = event;

@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { decodeCursor, pageSize, toPage, type PageInfo } from '../../graphql/pagination.js';
+import { decodeCursor, pageSize, toPage, type PageInfo } from '../../shared/pagination.js';
 import { BadInputError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import type { AuditAction } from './actions.js';

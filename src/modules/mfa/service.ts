@@ -8,7 +8,7 @@ import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeMail, sendCodeSms, sendNotice } from '../messaging/send.js';
 import { verifyCurrentPassword, type ReauthOperation } from '../password/service.js';
 import { assertCanActOn } from '../roles/guards.js';
-import { findUserById, updateUser } from '../users/queries.js';
+import { findUserById, lockUserMfa, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
@@ -16,17 +16,7 @@ import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { endOtherSessions } from '../sessions/recent-sign-in.js';
 import { checkFactorCode, noteMfaFailure, reauthCodeKey } from './challenge.js';
-import {
-  claimTotpStep,
-  deleteAllFactors,
-  deleteFactor,
-  enableFactor,
-  findFactor,
-  lockUserMfa,
-  replaceRecoveryCodes,
-  savePendingTotp,
-  syncUserMfa,
-} from './queries.js';
+import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, replaceRecoveryCodes, savePendingTotp, syncUserMfa } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
 
