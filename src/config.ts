@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { abuseConfig, abuseEnv, type AbuseConfig } from './config-abuse.js';
 import { parseDuration } from './shared/duration.js';
-
-/** The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on). */
-export const MFA_METHOD_NAMES = ['TOTP', 'SMS', 'EMAIL'] as const;
-export type MfaMethodName = (typeof MFA_METHOD_NAMES)[number];
+// The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on).
+import { FACTOR_METHODS, type FactorMethod } from './shared/mfa-methods.js';
 
 const boolean = (fallback: boolean) =>
   z
@@ -128,14 +126,14 @@ const envSchema = z.object({
   /** @default TOTP,SMS,EMAIL */
   MFA_METHODS: z
     .string()
-    .default(MFA_METHOD_NAMES.join(','))
+    .default(FACTOR_METHODS.join(','))
     .transform((v) =>
       v
         .split(',')
         .map((m) => m.trim().toUpperCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
+    .pipe(z.array(z.enum(FACTOR_METHODS))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
   /** false, true (trust every hop), a hop count, or a comma-separated list of proxy IPs. @default false */
@@ -199,7 +197,7 @@ export type Config = Readonly<{
   corsOrigins: readonly string[] | '*';
   wsMaxSubscriptions: number;
   passwordMinLength: number;
-  mfaMethods: readonly MfaMethodName[];
+  mfaMethods: readonly FactorMethod[];
   requireEmailVerification: boolean;
   trustProxy: TrustProxy;
   logLevel: string;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
-import { accessTokenFromCookie } from './graphql/auth-cookies.js';
+import { readAccessTokenCookie } from './graphql/auth-cookies.js';
 import { getUserAccess, type Access } from './modules/roles/queries.js';
 import { type AuthState, authenticateRequest } from './modules/sessions/authenticate.js';
 import type { TokenRefusal } from './modules/tokens/service.js';
@@ -53,7 +53,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
   };
   const cookies = input.cookies ?? null;
   // The Authorization header, when present, is the credential, even a bad one; the access cookie only stands in for it.
-  const fromCookie = input.authorization ? null : accessTokenFromCookie(deps.config, cookies);
+  const fromCookie = input.authorization ? null : readAccessTokenCookie(deps.config, cookies);
   const cookieToken = fromCookie && 'token' in fromCookie ? fromCookie.token : null;
   const bearer = input.authorization ? bearerToken(input.authorization) : null;
   const outcome = await authenticateRequest(deps, bearer ?? cookieToken);
@@ -82,7 +82,7 @@ function bearerToken(authorization: string): string | null {
 }
 
 /** Reads what the context needs from a Node request (HTTP, or the upgrade request of a WebSocket). */
-export function nodeRequestInfo(req: IncomingMessage | undefined) {
+export function readNodeRequestInfo(req: IncomingMessage | undefined) {
   const header = (name: string) => {
     const value = req?.headers[name];
     return Array.isArray(value) ? value.join(',') : (value ?? null);

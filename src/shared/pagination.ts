@@ -9,7 +9,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export type PageInfo = { hasNextPage: boolean; endCursor: string | null };
 
 /** `first` clamped to 1..MAX_PAGE_SIZE; a negative value is a client error. */
-export function pageSize(first: number | null | undefined): number {
+export function clampPageSize(first: number | null | undefined): number {
   if (first == null) return DEFAULT_PAGE_SIZE;
   if (first < 0) throw new BadInputError('first must not be negative', 'first');
   return Math.min(Math.max(first, 1), MAX_PAGE_SIZE);

@@ -115,7 +115,7 @@ export function readOutbox(db: DbOrTx, after: OutboxPosition, limit: number) {
  * The transaction holding the outbox back, if any: the xmin of now when committed rows after
  * `after` are waiting for it (or an older transaction) to end; null when nothing waits.
  */
-export async function outboxBlocker(db: DbOrTx, after: OutboxPosition): Promise<string | null> {
+export async function findOutboxBlocker(db: DbOrTx, after: OutboxPosition): Promise<string | null> {
   const horizon = sql`pg_snapshot_xmin(pg_current_snapshot())`;
   const [row] = await db
     .select({ xmin: sql<string>`${horizon}::text` })

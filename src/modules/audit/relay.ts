@@ -3,7 +3,7 @@ import type { Db } from '../../db/client.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Random } from '../../shared/random.js';
 import type { Store } from '../../shared/store.js';
-import { outboxBlocker, readOutbox, transactionHorizon, type OutboxPosition } from './queries.js';
+import { findOutboxBlocker, readOutbox, transactionHorizon, type OutboxPosition } from './queries.js';
 import type { AuditEvent } from './tables.js';
 
 /** The store channel that carries committed audit events to every instance, as JSON. */
@@ -137,7 +137,7 @@ export function startAuditRelay(deps: RelayDeps, options: RelayOptions = {}): Au
     const now = performance.now();
     if (now - heldBackCheckedAt < heldBackWarnMs / 4) return;
     heldBackCheckedAt = now;
-    const xid = await outboxBlocker(deps.db, from);
+    const xid = await findOutboxBlocker(deps.db, from);
     if (!xid || xid !== blocker?.xid) {
       blocker = xid ? { xid, since: now, warned: false } : null;
     } else if (!blocker.warned && now - blocker.since >= heldBackWarnMs) {

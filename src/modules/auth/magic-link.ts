@@ -12,7 +12,11 @@ import { consumeOneTimeToken } from '../verification/tokens.js';
 import { AccountDisabledError, InvalidTokenError } from '../../shared/errors.js';
 
 /** Mails a sign-in link to a known, enabled account; answers true for any address (no enumeration). */
-export function requestMagicLink(deps: Deps, input: { email: string; captchaToken?: string | null }, meta: RequestMeta): Promise<boolean> {
+export function requestMagicLink(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  input: { email: string; captchaToken?: string | null },
+  meta: RequestMeta,
+): Promise<boolean> {
   return requestMailedLink(deps, input, meta, { operation: 'requestMagicLink', action: 'magic_link.requested', link: 'magic_link' });
 }
 
@@ -22,7 +26,11 @@ export function requestMagicLink(deps: Deps, input: { email: string; captchaToke
  * counts as verified (and REQUIRE_EMAIL_VERIFICATION is met). amr: `email` (RFC 8176 lets
  * deployments use values outside its registry; none there names a mailed link).
  */
-export async function loginWithMagicLink(deps: Deps, token: string, meta: RequestMeta): Promise<AuthResult> {
+export async function loginWithMagicLink(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'keys' | 'messages' | 'random' | 'store'>,
+  token: string,
+  meta: RequestMeta,
+): Promise<AuthResult> {
   const now = deps.clock.now();
   const user = await deps.db.transaction(async (tx): Promise<UserRow | null> => {
     const row = await consumeOneTimeToken(tx, token, 'magic_link', now);

@@ -36,7 +36,11 @@ export type RegisterInput = {
  * yet (a random one is set and a link to choose one is mailed) or REQUIRE_EMAIL_VERIFICATION
  * holds (a verification link is mailed): then `auth` is null.
  */
-export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
+export async function register(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'hasher' | 'keys' | 'messages' | 'random' | 'store'>,
+  input: RegisterInput,
+  meta: RequestMeta,
+): Promise<{ user: UserRow; auth: AuthResult | null }> {
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   const passwordless = !input.password;
@@ -75,7 +79,11 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
  * take as long as wrong passwords (ASVS 5.0 V6.3.8); both answer INVALID_CREDENTIALS.
  * ACCOUNT_DISABLED only follows a correct password, so it reveals nothing to a guesser.
  */
-export async function login(deps: Deps, input: { email: string; password: string; captchaToken?: string | null }, meta: RequestMeta): Promise<AuthResult> {
+export async function login(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'keys' | 'messages' | 'random' | 'store'>,
+  input: { email: string; password: string; captchaToken?: string | null },
+  meta: RequestMeta,
+): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase().slice(0, 320);
   // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);

@@ -28,7 +28,12 @@ export const reauthCodeKey = (userId: string) => `mfa-reauth:${userId}`;
  * completeSignIn's onPendingLogin: for a default of SMS or EMAIL the code goes out at once
  * (within the recipient's limits), so the user need not ask for it.
  */
-export async function sendPendingLoginCode(deps: Deps, user: UserRow, pending: StartedPendingLogin, meta: RequestMeta): Promise<void> {
+export async function sendPendingLoginCode(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  user: UserRow,
+  pending: StartedPendingLogin,
+  meta: RequestMeta,
+): Promise<void> {
   if (pending.defaultMethod !== 'SMS' && pending.defaultMethod !== 'EMAIL') return;
   try {
     await sendLoginCode(deps, user, pending.id, pending.defaultMethod, meta, 'login');
@@ -44,7 +49,14 @@ export async function sendPendingLoginCode(deps: Deps, user: UserRow, pending: S
  * budget applies to it: the minute's limit would hold back the code of a login that follows
  * the enrollment mail or another login by seconds. Asked-for codes (sendMfaCode) count every limit.
  */
-async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null, method: 'SMS' | 'EMAIL', meta: RequestMeta, trigger: 'login' | 'request') {
+async function sendLoginCode(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  user: UserRow,
+  pendingId: string | null,
+  method: 'SMS' | 'EMAIL',
+  meta: RequestMeta,
+  trigger: 'login' | 'request',
+) {
   const factor = await findFactor(deps.db, user.id, method);
   if (!factor?.enabledAt) throw new BadInputError(`${method} is not enabled for this account`, 'method');
   const recipient = method === 'SMS' ? factor.phone! : user.email;
@@ -57,7 +69,7 @@ async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null
 
 /** sendMfaCode: with a pending token for its login, with a full one for re-authentication. */
 export async function sendMfaCode(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
   auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
   method: MfaMethod,
   meta: RequestMeta,
@@ -77,7 +89,14 @@ export async function sendMfaCode(
  * database, so two instances cannot both accept it). SMS/EMAIL: the code under `codeKey`, sent
  * for that method. Recovery codes: once each (mfa.recovery_code_used).
  */
-export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMethod, code: string, meta: RequestMeta, codeKey?: string): Promise<boolean> {
+export async function checkFactorCode(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
+  user: UserRow,
+  method: MfaMethod,
+  code: string,
+  meta: RequestMeta,
+  codeKey?: string,
+): Promise<boolean> {
   if (method === 'RECOVERY_CODE') {
     const normalized = normalizeRecoveryCode(code);
     if (!normalized || !user.mfaMethods.length) return false;
@@ -107,7 +126,12 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
  * (rate_limit.exceeded, limit mfa.locked) and mailed. Each fires once per streak: the gate
  * numbers attempts atomically, so of concurrent failures only one holds that number.
  */
-export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number, meta: RequestMeta): Promise<void> {
+export async function noteMfaFailure(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random'>,
+  user: UserRow,
+  attempt: number,
+  meta: RequestMeta,
+): Promise<void> {
   const { mfaLockAfter, mfaWarnAfter } = deps.config.abuse;
   if (attempt === mfaLockAfter) {
     await recordAudit(deps, deps.db, {
@@ -133,7 +157,7 @@ export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number,
  * Success ends the pending login (exactly once) and opens a full session whose amr names both factors.
  */
 export async function verify2fa(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'keys' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
   input: { method: MfaMethod; code: string },
   meta: RequestMeta,

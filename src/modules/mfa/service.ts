@@ -43,7 +43,7 @@ async function currentUser(deps: Pick<Deps, 'db'>, userId: string): Promise<User
  * given number, or to the verified phone. EMAIL: a code to the account's address.
  */
 export async function startMfaEnrollment(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; phone?: string | null },
   meta: RequestMeta,
@@ -76,7 +76,7 @@ export async function startMfaEnrollment(
  * returns 10 recovery codes, once; an SMS enrollment also verifies the phone, an EMAIL one the address.
  */
 export async function confirmMfaEnrollment(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; code: string } & OtherSessions,
   meta: RequestMeta,
@@ -127,7 +127,13 @@ export async function confirmMfaEnrollment(
 /** endOtherSessions (default false) of confirmMfaEnrollment and removeMfaMethod; keepSessionId is the caller's. */
 type OtherSessions = { endOtherSessions?: boolean | null; keepSessionId?: string };
 
-async function maybeEndOtherSessions(deps: Deps, userId: string, input: OtherSessions, meta: RequestMeta, reason: string): Promise<void> {
+async function maybeEndOtherSessions(
+  deps: Pick<Deps, 'clock' | 'db' | 'random' | 'store'>,
+  userId: string,
+  input: OtherSessions,
+  meta: RequestMeta,
+  reason: string,
+): Promise<void> {
   if (input.endOtherSessions && input.keepSessionId) await endOtherSessions(deps, userId, input.keepSessionId, meta, reason);
 }
 
@@ -141,7 +147,7 @@ function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
  * the full token, or a recovery code.
  */
 async function reauthenticate(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { password: string; code: string; operation: ReauthOperation },
   meta: RequestMeta,
@@ -173,7 +179,7 @@ async function reauthenticate(
 
 /** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
 export async function removeMfaMethod(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; password: string; code: string } & OtherSessions,
   meta: RequestMeta,
@@ -194,7 +200,7 @@ export async function removeMfaMethod(
   return updated;
 }
 
-export async function setDefaultMfaMethod(deps: Deps, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
+export async function setDefaultMfaMethod(deps: Pick<Deps, 'clock' | 'db' | 'random'>, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
   const user = await currentUser(deps, userId);
   if (method === 'RECOVERY_CODE' || !user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not an enabled factor`, 'method');
   return deps.db.transaction(async (tx) => {
@@ -207,7 +213,12 @@ export async function setDefaultMfaMethod(deps: Deps, userId: string, method: Mf
 }
 
 /** New recovery codes; the old ones stop working in the same transaction. */
-export async function regenerateRecoveryCodes(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]> {
+export async function regenerateRecoveryCodes(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
+  userId: string,
+  input: { password: string; code: string },
+  meta: RequestMeta,
+): Promise<string[]> {
   const user = await reauthenticate(deps, userId, { ...input, operation: 'regenerateRecoveryCodes' }, meta);
   const codes = generateRecoveryCodes(deps.random);
   await deps.db.transaction(async (tx) => {
@@ -225,7 +236,12 @@ export async function regenerateRecoveryCodes(deps: Deps, userId: string, input:
  * with the password alone and enrolls again. Not for the caller's own account, where
  * removeMfaMethod asks for the password and a code.
  */
-export async function resetUserMfa(deps: Deps, actorId: string, userId: string, meta: RequestMeta): Promise<UserRow> {
+export async function resetUserMfa(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random'>,
+  actorId: string,
+  userId: string,
+  meta: RequestMeta,
+): Promise<UserRow> {
   const user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(deps.db, userId) : null;
   if (!user) throw new NotFoundError('User');
   if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');
