@@ -7,6 +7,7 @@ import { bootstrap } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
 import { closeDeps, createDeps } from '../src/deps.js';
+import { startServices } from '../src/server.js';
 import type { Backends } from './backends.js';
 import type { Cleanup } from './cleanup.js';
 
@@ -43,7 +44,7 @@ export async function startGateway(backends: Backends, cleanup: Cleanup, options
   // fallback measures it in memory instead, so it is passed in (and closed) by us.
   const database = backends.databaseUrl ? undefined : createDatabase({ dataDir: 'memory://' });
   if (database) cleanup.add('close PGlite', () => database.close());
-  const deps = await createDeps(config, { storePrefix: 'bench:', ...(database ? { database } : {}) });
+  const deps = await startServices(await createDeps(config, { storePrefix: 'bench:', ...(database ? { database } : {}) }));
   cleanup.add('close the gateway deps', () => closeDeps(deps, { database: !database, store: true }));
   await bootstrap(deps);
   const app = createApp(deps);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { createContext, nodeRequestInfo, type Context } from './context.js';
+import { createContext, readNodeRequestInfo, type Context } from './context.js';
 import type { Deps } from './deps.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
 import { isUnexpected, maskError } from './graphql/errors.js';
@@ -14,7 +14,7 @@ import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useRequestTimeout, withRequestDeadline } from './graphql/plugins/use-request-timeout.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
 import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
-import { cookieJarOf, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
+import { getCookieJar, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
 import { corsOptions, originAllowed } from './graphql/cors.js';
 import { createGraphiQLRenderer, graphiqlOptions } from './graphql/graphiql.js';
 import { useCsrf } from './graphql/plugins/use-csrf.js';
@@ -110,7 +110,7 @@ export function createApp(deps: Deps): App {
     logging: yogaLogger(logger),
     cors: corsOptions(config),
     context: async ({ request, req, connectionParams, requestId }) => {
-      const node = nodeRequestInfo(req);
+      const node = readNodeRequestInfo(req);
       const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
       const id = requestId ?? requestIdOf(request) ?? deps.random.uuid();
       const context = createContext({
@@ -121,7 +121,7 @@ export function createApp(deps: Deps): App {
         remoteAddress: node.remoteAddress,
         forwardedFor: request?.headers.get('x-forwarded-for') ?? node.forwardedFor,
         // `request` is yoga's HTTP request; a WebSocket operation has none.
-        cookies: request ? cookieJarOf(request) : null,
+        cookies: request ? getCookieJar(request) : null,
       });
       return withRequestDeadline(context, { request, timeoutMs: config.requestTimeoutMs, logger, requestId: id });
     },

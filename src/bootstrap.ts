@@ -3,7 +3,10 @@ import { bootstrapAdmin } from './modules/admin/bootstrap.js';
 import { ensureBuiltinRoles } from './modules/roles/service.js';
 
 /** Idempotent start-up work that every instance runs after migrations. */
-export async function bootstrap(deps: Deps, options: { announce?: (message: string) => void } = {}): Promise<void> {
+export async function bootstrap(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random'>,
+  options: { announce?: (message: string) => void } = {},
+): Promise<void> {
   await ensureBuiltinRoles(deps);
   await bootstrapAdmin(deps, options.announce ?? ((message) => console.error(message)));
 }

@@ -2,10 +2,8 @@ import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { abuseConfig, abuseEnv } from './config-abuse.js';
 import { parseDuration } from './shared/duration.js';
-
-/** The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on). */
-export const MFA_METHOD_NAMES = ['TOTP', 'SMS', 'EMAIL'] as const;
-export type MfaMethodName = (typeof MFA_METHOD_NAMES)[number];
+// The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on).
+import { FACTOR_METHODS, type FactorMethod } from './shared/mfa-methods.js';
 
 const boolean = (fallback: boolean) =>
   z
@@ -129,14 +127,14 @@ const envSchema = z.object({
   /** @default TOTP,SMS,EMAIL */
   MFA_METHODS: z
     .string()
-    .default(MFA_METHOD_NAMES.join(','))
+    .default(FACTOR_METHODS.join(','))
     .transform((v) =>
       v
         .split(',')
         .map((m) => m.trim().toUpperCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(MFA_METHOD_NAMES))),
+    .pipe(z.array(z.enum(FACTOR_METHODS))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
   /**
@@ -235,7 +233,7 @@ const configSchema = envSchema.transform((e, ctx) => {
     corsOrigins: corsOrigins ?? (Object.freeze([]) as readonly string[]),
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
-    mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]) as readonly MfaMethodName[],
+    mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]) as readonly FactorMethod[],
     requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
     trustProxy: e.TRUST_PROXY as TrustProxy,
     logLevel: e.LOG_LEVEL as string,

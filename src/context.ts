@@ -1,25 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
-import { findPendingLogin, type PendingLogin } from './modules/mfa/challenge.js';
+import { readAccessTokenCookie } from './graphql/auth-cookies.js';
 import { getUserAccess, type Access } from './modules/roles/queries.js';
-import { accessTokenFromCookie } from './modules/sessions/cookies.js';
+import { type AuthState, authenticateRequest } from './modules/sessions/authenticate.js';
 import type { TokenRefusal } from './modules/tokens/service.js';
 import { clientIp } from './shared/client-ip.js';
 import type { CookieJar } from './shared/cookie-jar.js';
 import type { RequestMeta } from './shared/request-meta.js';
-import type { SessionRecord } from './shared/store.js';
 
-export type AuthState = {
-  userId: string;
-  sessionId: string;
-  /** True for the pending token of an unfinished MFA login: only verify2fa, sendMfaCode and logout accept it. */
-  pending: boolean;
-  amr: string[];
-  /** The live session; null for a pending token. */
-  session: SessionRecord | null;
-  /** A pending token's login, read once here for verify2fa and sendMfaCode; null for a full token. */
-  pendingLogin: PendingLogin | null;
-};
+export type { AuthState };
 
 /** The one context of HTTP and WebSocket operations. */
 export type Context = {
@@ -39,9 +28,6 @@ export type Context = {
   /** The caller's roles and effective caps, loaded once per operation (not from the token: a role change counts at once). */
   access(): Promise<Access>;
 };
-
-/** lastSeenAt is written at most this often per session, so activity costs no write per request. */
-const TOUCH_EVERY_MS = 60_000;
 
 export type ContextInput = {
   deps: Deps;
@@ -67,10 +53,10 @@ export async function createContext(input: ContextInput): Promise<Context> {
   };
   const cookies = input.cookies ?? null;
   // The Authorization header, when present, is the credential, even a bad one; the access cookie only stands in for it.
-  const fromCookie = input.authorization ? null : accessTokenFromCookie(deps.config, cookies);
+  const fromCookie = input.authorization ? null : readAccessTokenCookie(deps.config, cookies);
   const cookieToken = fromCookie && 'token' in fromCookie ? fromCookie.token : null;
   const bearer = input.authorization ? bearerToken(input.authorization) : null;
-  const outcome = await authenticate(deps, bearer ?? cookieToken);
+  const outcome = await authenticateRequest(deps, bearer ?? cookieToken);
   const auth = outcome && 'auth' in outcome ? outcome.auth : null;
   const tokenRefusal = outcome && 'refused' in outcome ? { reason: outcome.refused, bearer: bearer !== null } : null;
   let access: Promise<Access> | null = null;
@@ -95,32 +81,8 @@ function bearerToken(authorization: string): string | null {
   return /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(value)?.[1] ?? '';
 }
 
-type Outcome = { auth: AuthState } | { refused: TokenRefusal } | null;
-
-async function authenticate(deps: Deps, credential: string | null): Promise<Outcome> {
-  if (credential === null) return null;
-  const invalid = { refused: 'invalid_token' } as const;
-  if (!credential) return invalid;
-  const verified = await deps.tokens.verify(credential);
-  if (!('token' in verified)) return verified;
-  const { token } = verified;
-  const now = deps.clock.now();
-  // A token whose session or pending login has ended is "revoked": invalid_token (RFC 6750 §3.1).
-  if (token.pending) {
-    const pendingLogin = await findPendingLogin(deps, token.sessionId);
-    if (!pendingLogin || pendingLogin.userId !== token.userId) return invalid;
-    return { auth: { userId: token.userId, sessionId: token.sessionId, pending: true, amr: token.amr, session: null, pendingLogin } };
-  }
-  const session = await deps.store.sessions.get(token.sessionId, now);
-  if (!session || session.userId !== token.userId || session.pending) return invalid;
-  if (now - session.lastSeenAt > TOUCH_EVERY_MS) {
-    deps.store.sessions.touch(session.id, now).catch((err) => deps.logger.warn({ err }, 'session touch failed'));
-  }
-  return { auth: { userId: token.userId, sessionId: token.sessionId, pending: false, amr: token.amr, session, pendingLogin: null } };
-}
-
 /** Reads what the context needs from a Node request (HTTP, or the upgrade request of a WebSocket). */
-export function nodeRequestInfo(req: IncomingMessage | undefined) {
+export function readNodeRequestInfo(req: IncomingMessage | undefined) {
   const header = (name: string) => {
     const value = req?.headers[name];
     return Array.isArray(value) ? value.join(',') : (value ?? null);

@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
 import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
 import { createLatencyRecorder, type LatencyRecorder } from './modules/analytics/latency.js';
-import { startAuditLive, type AuditLive } from './modules/audit/live.js';
+import type { AuditLive } from './modules/audit/live.js';
 import { createMessages, type Messages, type MessagesOptions } from './modules/messaging/delivery.js';
 import { createPostgresQueue } from './modules/messaging/queue.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
@@ -19,8 +19,12 @@ import type { Store } from './shared/store.js';
 import { createMemoryStore } from './shared/store-memory.js';
 import { createRedisStore } from './shared/store-redis.js';
 
-/** Everything a use-case may touch. A plain object: tests build theirs with fakes at the edges. */
-export type Deps = {
+/**
+ * The ports createDeps builds: adapters to the outside (database, store, mail, clock, keys...)
+ * with nothing running in the background but the key ring's reload. Scripts (keys:rotate) use
+ * these alone; the server starts the running services on top (src/server.ts startServices).
+ */
+export type Ports = {
   config: Config;
   database: Database;
   db: Db;
@@ -36,14 +40,18 @@ export type Deps = {
   captcha: CaptchaVerifier | null;
   /** A real hash of a random password, verified for unknown emails so they cost what a wrong password costs. */
   dummyPasswordHash: string;
-  /** Buffers latency per GraphQL operation and flushes it to the store every 2 s (analytics). */
+  /** Buffers latency per GraphQL operation; the server starts its flush to the store every 2 s (analytics). */
   latency: LatencyRecorder;
-  /** Live audit events: the outbox relay (one instance leads), this instance's feed and subscriber checks. */
-  audit: AuditLive;
   /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes. */
   mfaKeys: { totp: Buffer; recovery: Buffer };
-  /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits, delivered in the background with retries. */
+  /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits; the server starts the worker that delivers them with retries. */
   messages: Messages;
+};
+
+/** Everything a use-case may touch: the ports and the services the server started. A plain object: tests build theirs with fakes at the edges. */
+export type Deps = Ports & {
+  /** Live audit events: the outbox relay (one instance leads), this instance's feed and subscriber checks. */
+  audit: AuditLive;
 };
 
 export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database' | 'captcha'>> & {
@@ -53,8 +61,8 @@ export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | '
   messageRetryDelaysMs?: number[];
 };
 
-/** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
-export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+/** Builds the ports: opens the database (and migrates it), the store and the key ring. Starts no background service. */
+export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Ports> {
   const logger =
     overrides.logger ?? createLogger({ level: config.logLevel, pretty: wantsPrettyLogs({ isProduction: config.isProduction, isTTY: process.stdout.isTTY }) });
   const clock = overrides.clock ?? systemClock;
@@ -109,9 +117,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     // Last: nothing after it can fail, so it needs no closer here (its first step never throws).
     // The queue's payloads hold one-time links and codes: encrypted under a key of their own.
     const queue = createPostgresQueue(database.db, deriveKey(secret.key, 'message-queue'));
-    const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random });
-    closers.push(() => messages.close());
-    const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
+    const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random, startWorker: false });
     return {
       config,
       database,
@@ -126,7 +132,6 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       logger,
       dummyPasswordHash,
       latency,
-      audit,
       messages,
       mfaKeys,
     };
@@ -141,7 +146,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
  * production (the embedded default: a developer clicks the link there) and without their
  * content in production, where a one-time secret must never reach a log (ASVS 5.0 V16.2.5).
  */
-function createMessagesFor(config: Config, logger: Logger, options: Pick<MessagesOptions, 'retryDelaysMs' | 'queue' | 'random'>): Messages {
+function createMessagesFor(config: Config, logger: Logger, options: Pick<MessagesOptions, 'retryDelaysMs' | 'queue' | 'random' | 'startWorker'>): Messages {
   const revealContent = !config.isProduction;
   const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger }) : createLogMailer({ logger, revealContent });
   const sms = config.smsWebhookUrl ? createWebhookSmsSender({ url: config.smsWebhookUrl }) : createLogSmsSender({ logger, revealContent });
@@ -150,11 +155,14 @@ function createMessagesFor(config: Config, logger: Logger, options: Pick<Message
   return createMessages({ mailer, sms, logger, ...options });
 }
 
-/** Releases what createDeps opened (the caller closes what it passed in). */
-export async function closeDeps(deps: Deps, owned: { database: boolean; store: boolean } = { database: true, store: true }) {
+/**
+ * Stops the running services (when started) and releases what createDeps opened (the caller
+ * closes what it passed in).
+ */
+export async function closeDeps(deps: Ports & Partial<Pick<Deps, 'audit'>>, owned: { database: boolean; store: boolean } = { database: true, store: true }) {
   deps.keys.stop();
   // Before the database and the store close: the relay may be mid-publish.
-  await deps.audit.stop();
+  await deps.audit?.stop();
   // Before the store closes, so the last seconds of latency are kept.
   await deps.latency.close();
   // Messages already queued still go out (their tokens were committed).

@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { closeDeps, createDeps } from './deps.js';
+import { startServices } from './server.js';
 
 /** True when host:port can be bound now (0 asks for any free port: always true). */
 function portIsFree(port: number, host: string): Promise<boolean> {
@@ -31,7 +32,7 @@ async function main() {
     console.error(`Port ${config.port} on ${config.host} is already in use (another gateway running?). Stop it, or set PORT.`);
     process.exit(1);
   }
-  const deps = await createDeps(config);
+  const deps = await startServices(await createDeps(config));
   await bootstrap(deps);
   const app = createApp(deps);
   const { url: listening } = await app.start();

@@ -3,7 +3,7 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import './errors.js';
-import '../modules/mfa/method-enum.js';
+import './refs.js';
 import '../modules/users/graphql.js';
 import '../modules/auth/graphql.js';
 import '../modules/mfa/graphql.js';

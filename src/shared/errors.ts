@@ -53,3 +53,20 @@ export class UnauthenticatedError extends DomainError {
     super('UNAUTHENTICATED', message);
   }
 }
+
+/**
+ * A refresh or one-time token that is malformed, unknown, used or expired: one answer for all.
+ * Here rather than in a module: sessions, auth, password and verification all answer it.
+ */
+export class InvalidTokenError extends DomainError {
+  constructor() {
+    super('INVALID_TOKEN', 'The token is invalid or has expired');
+  }
+}
+
+/** Only after a correct first factor (ACCOUNT_DISABLED): thrown by auth, mfa, password and sessions. */
+export class AccountDisabledError extends DomainError {
+  constructor() {
+    super('ACCOUNT_DISABLED', 'This account is disabled');
+  }
+}

@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/app.js';
 import { bootstrap } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { closeDeps, createDeps, type Deps } from '../../src/deps.js';
+import { startServices } from '../../src/server.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createArgon2Hasher, type PasswordHasher } from '../../src/shared/password-hasher.js';
@@ -103,7 +104,11 @@ export async function createTestApp(
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
-  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100], ...peer });
+  const ports = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100], ...peer });
+  const deps = await startServices(ports).catch(async (error: unknown) => {
+    await closeDeps(ports, peer ? { database: false, store: false } : undefined);
+    throw error;
+  });
   const announced: string[] = [];
   // A refused start still lets go of the database (PGlite holds DATA_DIR until closed).
   await bootstrap(deps, { announce: (message) => void announced.push(message) }).catch(async (error: unknown) => {

@@ -5,7 +5,7 @@ import { CSRF_HEADER } from './use-csrf.js';
 const jars = new WeakMap<Request, CookieJar>();
 
 /** The cookie jar of an HTTP request, made on first use (requests that never ask cost nothing). */
-export function cookieJarOf(request: Request): CookieJar {
+export function getCookieJar(request: Request): CookieJar {
   let jar = jars.get(request);
   if (!jar) jars.set(request, (jar = createCookieJar(request.headers, CSRF_HEADER)));
   return jar;

@@ -21,7 +21,7 @@ const META_FIELDS = new Set(['__typename', '__schema', '__type']);
  * text, so recording it would let any client grow the set of histograms without bound (and pass
  * one operation off as another); root fields are a closed set, fixed by the schema.
  */
-export function operationLabel(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): string | null {
+export function labelOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): string | null {
   if (operation.operation === 'subscription') return null;
   const root = schema.getRootType(operation.operation);
   if (!root) return null;
@@ -70,7 +70,7 @@ export function useLatency(recorder: Pick<LatencyRecorder, 'record'>): Plugin {
           const operation = getOperationAST(args.document, args.operationName);
           if (!operation) return;
           let label = labels.get(operation);
-          if (label === undefined) labels.set(operation, (label = operationLabel(args.schema, args.document, operation)));
+          if (label === undefined) labels.set(operation, (label = labelOperation(args.schema, args.document, operation)));
           if (label) recorder.record(label, ms);
         },
       };

@@ -19,7 +19,10 @@ const SYSTEM: RequestMeta = { requestId: 'bootstrap', ip: null, userAgent: null 
  * (never production) creates one admin with a random password, shown once through `announce`
  * (the console, not the structured log: logs never hold a secret).
  */
-export async function bootstrapAdmin(deps: Deps, announce: (message: string) => void): Promise<void> {
+export async function bootstrapAdmin(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random'>,
+  announce: (message: string) => void,
+): Promise<void> {
   const { adminEmail, adminPassword, databaseUrl, isProduction } = deps.config;
   if (adminEmail) {
     if (adminPassword) {
@@ -40,7 +43,7 @@ export async function bootstrapAdmin(deps: Deps, announce: (message: string) => 
   announce(`\nAdmin account created for the embedded default (shown once, change it):\n  email:    ${email}\n  password: ${password}\n`);
 }
 
-async function ensureAdmin(deps: Deps, email: string, password: string | null): Promise<void> {
+async function ensureAdmin(deps: Pick<Deps, 'clock' | 'db' | 'hasher' | 'logger' | 'random'>, email: string, password: string | null): Promise<void> {
   const passwordHash = password ? await deps.hasher.hash(normalizePassword(password)) : null;
   const now = new Date(deps.clock.now());
   const { user, promoted } = await deps.db.transaction(async (tx) => {

@@ -1,8 +1,9 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { PageInfoRef, type PageInfo } from '../../graphql/pagination.js';
+import { UserRef } from '../../graphql/refs.js';
+import { PageInfoRef } from '../../graphql/pagination.js';
+import type { PageInfo } from '../../shared/pagination.js';
 import { requireRecentSignIn } from '../sessions/recent-sign-in.js';
-import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { createUser, deleteUser, findUser, listUsers, revokeUserSessions, updateUser, usersOverview } from './service.js';
 

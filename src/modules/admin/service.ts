@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
+import { clampPageSize, decodeCursor, toPage } from '../../shared/pagination.js';
 import { BadInputError, DomainError, NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
@@ -43,7 +43,7 @@ async function lockTarget(db: DbOrTx, actorId: string, id: string): Promise<User
 }
 
 export async function listUsers(deps: Pick<Deps, 'db'>, filter: UserFilter, first: number | null | undefined, after: string | null | undefined) {
-  const size = pageSize(first);
+  const size = clampPageSize(first);
   const cursor = decodeCursor(after, 2) as [string, string] | null;
   // Exactly what encodeCursor wrote: an ISO time from toISOString() and a uuid.
   if (cursor && !(typeof cursor[0] === 'string' && ISO_TIME.test(cursor[0]) && UUID.test(String(cursor[1])))) {
@@ -80,7 +80,12 @@ export type CreateUserInput = {
  * An admin creates an account. Without a password the new user is mailed a link to set one
  * (APP_URL/reset-password?token=…, valid 24 hours), after the transaction commits.
  */
-export async function createUser(deps: Deps, actorId: string, input: CreateUserInput, meta: RequestMeta): Promise<UserRow> {
+export async function createUser(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'messages' | 'random'>,
+  actorId: string,
+  input: CreateUserInput,
+  meta: RequestMeta,
+): Promise<UserRow> {
   const email = normalizeEmail(input.email);
   const roles = [...new Set(['user', ...(input.roles ?? [])])];
   const caps = input.caps ? validCaps(input.caps) : [];
@@ -113,7 +118,13 @@ export type UpdateUserInput = {
  * An admin changes an account: any field needs every cap the account holds. Disabling it ends
  * every one of its sessions at once; a new email voids the links mailed to the old one.
  */
-export async function updateUser(deps: Deps, actorId: string, id: string, input: UpdateUserInput, meta: RequestMeta): Promise<UserRow> {
+export async function updateUser(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  actorId: string,
+  id: string,
+  input: UpdateUserInput,
+  meta: RequestMeta,
+): Promise<UserRow> {
   const email = input.email != null ? normalizeEmail(input.email) : undefined;
   const roles = input.roles != null ? [...new Set(input.roles)] : undefined;
   const caps = input.caps != null ? validCaps(input.caps) : undefined;
@@ -156,7 +167,7 @@ export async function updateUser(deps: Deps, actorId: string, id: string, input:
   return updated;
 }
 
-export async function deleteUser(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
+export async function deleteUser(deps: Pick<Deps, 'clock' | 'db' | 'random' | 'store'>, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
   const target = await deps.db.transaction(async (tx) => {
     await lockAdminChanges(tx, { deleted: true });
     const user = await lockTarget(tx, actorId, id);
@@ -170,7 +181,12 @@ export async function deleteUser(deps: Deps, actorId: string, id: string, meta: 
 }
 
 /** Ends every session of a user, on every instance, from their next request on. */
-export async function revokeUserSessions(deps: Deps, actorId: string, id: string, meta: RequestMeta): Promise<boolean> {
+export async function revokeUserSessions(
+  deps: Pick<Deps, 'clock' | 'db' | 'random' | 'store'>,
+  actorId: string,
+  id: string,
+  meta: RequestMeta,
+): Promise<boolean> {
   const user = await requireUser(deps.db, id);
   await assertCanActOn(deps.db, actorId, user.id);
   const ended = await deps.store.sessions.deleteByUser(user.id);

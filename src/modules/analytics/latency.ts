@@ -108,6 +108,10 @@ export type LatencyRecorder = {
   record(operation: string, ms: number): void;
   /** Adds what this instance has buffered to the store; resolves once it is there. Never rejects. */
   flush(): Promise<void>;
+  /** Starts the timer that flushes every `flushEveryMs` (the server does, src/server.ts). */
+  start(): void;
+  /** Whether the flush timer runs. */
+  readonly running: boolean;
   /** Stops the timer and flushes once (shutdown). */
   close(): Promise<void>;
 };
@@ -164,12 +168,7 @@ export function createLatencyRecorder(
     }
   };
   const flush = () => (chain = chain.then(writeOut));
-  const timer = setInterval(() => {
-    if (flushing) return;
-    flushing = true;
-    void flush().finally(() => (flushing = false));
-  }, options.flushEveryMs ?? 2_000);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
 
   return {
     record(operation, ms) {
@@ -185,8 +184,21 @@ export function createLatencyRecorder(
       counts[bucket] = counts[bucket]! + 1;
     },
     flush,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (flushing) return;
+        flushing = true;
+        void flush().finally(() => (flushing = false));
+      }, options.flushEveryMs ?? 2_000);
+      timer.unref();
+    },
+    get running() {
+      return timer !== undefined;
+    },
     async close() {
       clearInterval(timer);
+      timer = undefined;
       await flush();
     },
   };

@@ -18,7 +18,7 @@ export type Analytics = {
 };
 
 /** [since, until): `until` defaults to now, `since` to 24 hours before `until`; at most 90 days. */
-export function analyticsWindow(deps: Pick<Deps, 'clock'>, input: { since?: Date | null; until?: Date | null }): { since: Date; until: Date } {
+export function resolveAnalyticsWindow(deps: Pick<Deps, 'clock'>, input: { since?: Date | null; until?: Date | null }): { since: Date; until: Date } {
   const until = input.until ?? new Date(deps.clock.now());
   const since = input.since ?? new Date(until.getTime() - DEFAULT_WINDOW_MS);
   if (since.getTime() > until.getTime()) throw new BadInputError('since must not be after until', 'since');
@@ -28,7 +28,7 @@ export function analyticsWindow(deps: Pick<Deps, 'clock'>, input: { since?: Date
 
 /** Security event counts from the audit trail and latency per operation from the histograms, over one window. */
 export function getAnalytics(deps: Pick<Deps, 'clock' | 'db' | 'store' | 'latency'>, input: { since?: Date | null; until?: Date | null }): Analytics {
-  const { since, until } = analyticsWindow(deps, input);
+  const { since, until } = resolveAnalyticsWindow(deps, input);
   let counts: Promise<SecurityCounts> | undefined;
   let latency: Promise<OperationLatency[]> | undefined;
   return {

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import type { Deps } from '../../deps.js';
+import type { Db } from '../../db/client.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Store } from '../../shared/store.js';
 import { getUserAccess } from '../roles/queries.js';
 
 export type Subscriber = { sessionId: string; userId: string };
@@ -54,7 +56,7 @@ export function invalidationOf(event: { action: string; userId: string | null })
  * one database read per user per `ttlMs`, not one per event. The wait is measured on the
  * monotonic clock: it bounds staleness in real time, whatever deps.clock says.
  */
-export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'>, options: { ttlMs?: number; maxEntries?: number } = {}): SubscriberAccess {
+export function createSubscriberAccess(deps: { db: Db; store: Store; clock: Clock }, options: { ttlMs?: number; maxEntries?: number } = {}): SubscriberAccess {
   const ttlMs = options.ttlMs ?? 1000;
   const max = options.maxEntries ?? MAX_ENTRIES;
   const sessions = new LRUCache<string, Entry<string | null>>({ max });

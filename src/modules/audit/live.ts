@@ -1,4 +1,8 @@
-import type { Deps } from '../../deps.js';
+import type { Db } from '../../db/client.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Random } from '../../shared/random.js';
+import type { Store } from '../../shared/store.js';
 import { createSubscriberAccess, invalidationOf, type SubscriberAccess } from './access.js';
 import { createAuditFeed, type AuditFeed, type FeedHealth } from './feed.js';
 import { startAuditRelay, type AuditRelay, type RelayOptions } from './relay.js';
@@ -12,13 +16,13 @@ export type AuditLive = {
 };
 
 /**
- * Starts live audit delivery for one instance (createDeps calls it after migrating). Every
+ * Starts live audit delivery for one instance (src/server.ts startServices, after createDeps migrated). Every
  * instance runs a relay, of which one leads; every instance's feed hears every event. Resolves
  * after the relay's first attempt to lead, so an instance that starts first publishes every
  * event committed after its start.
  */
 export async function startAuditLive(
-  deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>,
+  deps: { db: Db; store: Store; logger: Logger; random: Random; clock: Clock },
   options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {},
 ): Promise<AuditLive> {
   const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });

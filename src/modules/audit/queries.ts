@@ -1,7 +1,8 @@
-import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
+import type { AuditAction } from './actions.js';
 import type { AuditFilter } from './filter.js';
 import { auditEvents as a, type AuditEvent } from './tables.js';
 
@@ -114,7 +115,7 @@ export function readOutbox(db: DbOrTx, after: OutboxPosition, limit: number) {
  * The transaction holding the outbox back, if any: the xmin of now when committed rows after
  * `after` are waiting for it (or an older transaction) to end; null when nothing waits.
  */
-export async function outboxBlocker(db: DbOrTx, after: OutboxPosition): Promise<string | null> {
+export async function findOutboxBlocker(db: DbOrTx, after: OutboxPosition): Promise<string | null> {
   const horizon = sql`pg_snapshot_xmin(pg_current_snapshot())`;
   const [row] = await db
     .select({ xmin: sql<string>`${horizon}::text` })
@@ -122,4 +123,18 @@ export async function outboxBlocker(db: DbOrTx, after: OutboxPosition): Promise<
     .where(and(sql`(${a.tx}, ${a.seq}) > (${after.tx}::xid8, ${after.seq}::bigint)`, sql`${a.tx} >= ${horizon}`))
     .limit(1);
   return row?.xmin ?? null;
+}
+
+/**
+ * How many events of each of `actions` happened at [since, until), in one query. `action IN (...)`
+ * with the time range is what audit_events_action_at_idx (action, at) serves: one index range per
+ * action, whatever the rest of the trail holds.
+ */
+export async function countAuditActions(db: DbOrTx, actions: AuditAction[], since: Date, until: Date): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ action: a.action, count: count() })
+    .from(a)
+    .where(and(inArray(a.action, actions), gte(a.at, since), lt(a.at, until)))
+    .groupBy(a.action);
+  return new Map(rows.map((r) => [r.action, Number(r.count)]));
 }

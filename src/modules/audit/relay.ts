@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { Deps } from '../../deps.js';
-import { outboxBlocker, readOutbox, transactionHorizon, type OutboxPosition } from './queries.js';
+import type { Db } from '../../db/client.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Random } from '../../shared/random.js';
+import type { Store } from '../../shared/store.js';
+import { findOutboxBlocker, readOutbox, transactionHorizon, type OutboxPosition } from './queries.js';
 import type { AuditEvent } from './tables.js';
 
 /** The store channel that carries committed audit events to every instance, as JSON. */
@@ -35,7 +38,8 @@ export type AuditRelay = {
   stop(): Promise<void>;
 };
 
-type RelayDeps = Pick<Deps, 'db' | 'store' | 'logger' | 'random'>;
+/** Ports only (not Deps: deps.ts holds the live audit, which holds the relay). */
+type RelayDeps = { db: Db; store: Store; logger: Logger; random: Random };
 
 export function serializeAuditEvent(event: AuditEvent): string {
   const { id, at, action, outcome, actorId, userId, ip, userAgent, metadata, requestId } = event;
@@ -133,7 +137,7 @@ export function startAuditRelay(deps: RelayDeps, options: RelayOptions = {}): Au
     const now = performance.now();
     if (now - heldBackCheckedAt < heldBackWarnMs / 4) return;
     heldBackCheckedAt = now;
-    const xid = await outboxBlocker(deps.db, from);
+    const xid = await findOutboxBlocker(deps.db, from);
     if (!xid || xid !== blocker?.xid) {
       blocker = xid ? { xid, since: now, warned: false } : null;
     } else if (!blocker.warned && now - blocker.since >= heldBackWarnMs) {

@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { decodeCursor, pageSize, toPage, type PageInfo } from '../../graphql/pagination.js';
+import { clampPageSize, decodeCursor, toPage, type PageInfo } from '../../shared/pagination.js';
 import { BadInputError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import type { AuditAction } from './actions.js';
@@ -74,7 +74,7 @@ export async function listAuditLogs(
   reader: AuditReader,
   input: { filter?: AuditFilterInput | null; first?: number | null; after?: string | null },
 ): Promise<AuditPage> {
-  const size = pageSize(input.first);
+  const size = clampPageSize(input.first);
   const after = parseCursor(input.after);
   const filter = parseAuditFilter(input.filter);
   if (!reader.caps.includes('audit:read')) {

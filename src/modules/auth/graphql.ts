@@ -1,14 +1,15 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
-import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../sessions/cookies.js';
-import type { AuthResult } from '../sessions/service.js';
-import { UserRef } from '../users/graphql.js';
+import { AuthPayloadRef, MfaMethodEnum, UserRef } from '../../graphql/refs.js';
+import { clearAuthCookies, refreshWithCookies, withAuthCookies } from '../../graphql/auth-cookies.js';
+import type { AuthResult } from '../sessions/auth-payload.js';
+import { refreshSession } from '../sessions/refresh.js';
+import { logout } from '../sessions/service.js';
 import type { UserRow } from '../users/tables.js';
 import { loginWithMagicLink, requestMagicLink } from './magic-link.js';
-import { login, logout, refresh, register } from './service.js';
+import { login, register } from './service.js';
 
-export const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implement({
+AuthPayloadRef.implement({
   fields: (t) => ({
     accessToken: t.exposeString('accessToken', {
       description: 'Bearer access token (JWT). While mfaRequired is true it is a pending token: it only allows verify2fa, sendMfaCode and logout.',
@@ -20,11 +21,11 @@ export const AuthPayload = builder.objectRef<AuthResult>('AuthPayload').implemen
     }),
     refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime', nullable: true }),
     mfaRequired: t.exposeBoolean('mfaRequired'),
-    mfaMethods: t.field({ type: [MfaMethodEnum], resolve: (a) => a.mfaMethods as MfaMethodName[] }),
+    mfaMethods: t.field({ type: [MfaMethodEnum], resolve: (a) => a.mfaMethods }),
     defaultMfaMethod: t.field({
       type: MfaMethodEnum,
       nullable: true,
-      resolve: (a) => a.defaultMfaMethod as MfaMethodName | null,
+      resolve: (a) => a.defaultMfaMethod,
     }),
     user: t.field({ type: UserRef, resolve: (a) => a.user }),
   }),
@@ -34,7 +35,7 @@ const RegisterPayload = builder.objectRef<{ user: UserRow; auth: AuthResult | nu
   fields: (t) => ({
     user: t.field({ type: UserRef, resolve: (p) => p.user }),
     auth: t.field({
-      type: AuthPayload,
+      type: AuthPayloadRef,
       nullable: true,
       description:
         "The new account's first session. Null when no password was given (a link to set one is mailed) or when REQUIRE_EMAIL_VERIFICATION is on (a verification link is mailed; login answers EMAIL_NOT_VERIFIED until it is used).",
@@ -91,7 +92,7 @@ builder.mutationField('register', (t) =>
 
 builder.mutationField('login', (t) =>
   t.field({
-    type: AuthPayload,
+    type: AuthPayloadRef,
     authScopes: { public: true },
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: (_, { input }, ctx) =>
@@ -106,7 +107,7 @@ builder.mutationField('login', (t) =>
 
 builder.mutationField('refreshToken', (t) =>
   t.field({
-    type: AuthPayload,
+    type: AuthPayloadRef,
     description:
       'Takes the refresh token from the argument, else from the refresh cookie (which needs the x-graphql-yoga-csrf header), and rotates it: the old one stops working (after a short grace) and a new pair is returned. A token from the cookie gets its successors back as cookies.',
     authScopes: { public: true },
@@ -114,7 +115,7 @@ builder.mutationField('refreshToken', (t) =>
       refreshToken: t.arg.string(),
       setCookie: t.arg.boolean({ description: 'Also set the new tokens as HttpOnly cookies. Implied when the token came from the cookie.' }),
     },
-    resolve: (_, args, ctx) => refreshWithCookies(ctx, args.refreshToken, args.setCookie, (token) => refresh(ctx.deps, token, ctx.meta)),
+    resolve: (_, args, ctx) => refreshWithCookies(ctx, args.refreshToken, args.setCookie, (token) => refreshSession(ctx.deps, token, ctx.meta)),
   }),
 );
 
@@ -146,7 +147,7 @@ builder.mutationField('requestMagicLink', (t) =>
 
 builder.mutationField('loginWithMagicLink', (t) =>
   t.field({
-    type: AuthPayload,
+    type: AuthPayloadRef,
     description:
       'Signs in with the token of a magic link (once). The link proves the address, so the email counts as verified. INVALID_TOKEN when it is bad, used or expired.',
     authScopes: { public: true },

@@ -3,21 +3,22 @@ import type { RequestMeta } from '../../shared/request-meta.js';
 import { checkCaptchaIfRequired, clearLoginFailures, guardLoginAttempt } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import { withinRecipientLimits } from '../messaging/send.js';
-import { endPendingLogin } from '../mfa/challenge.js';
 import { InvalidCredentialsError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
 import { assignRoles } from '../roles/queries.js';
-import { issueAccessToken, startSession, type AuthResult } from '../sessions/service.js';
-import { mintRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens/service.js';
+import type { AuthResult } from '../sessions/auth-payload.js';
+import { openSession } from '../sessions/service.js';
+import { completeSignIn } from '../sessions/sign-in.js';
+import { sendPendingLoginCode } from '../mfa/challenge.js';
 import { EmailTakenError } from '../users/errors.js';
-import { findUserByEmail, findUserById, insertUser } from '../users/queries.js';
+import { findUserByEmail, insertUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
 import { prepareLink } from '../verification/links.js';
 import { optionalPhone } from '../verification/phone.js';
 import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
-import { AccountDisabledError, EmailNotVerifiedError, InvalidTokenError } from './errors.js';
-import { signInUser } from './sign-in.js';
+import { AccountDisabledError } from '../../shared/errors.js';
+import { EmailNotVerifiedError } from './errors.js';
 
 export type RegisterInput = {
   email: string;
@@ -35,7 +36,11 @@ export type RegisterInput = {
  * yet (a random one is set and a link to choose one is mailed) or REQUIRE_EMAIL_VERIFICATION
  * holds (a verification link is mailed): then `auth` is null.
  */
-export async function register(deps: Deps, input: RegisterInput, meta: RequestMeta): Promise<{ user: UserRow; auth: AuthResult | null }> {
+export async function register(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'hasher' | 'keys' | 'messages' | 'random' | 'store'>,
+  input: RegisterInput,
+  meta: RequestMeta,
+): Promise<{ user: UserRow; auth: AuthResult | null }> {
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   const passwordless = !input.password;
@@ -62,7 +67,7 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
     if (!signIn) return { user: row, send: await prepareEmailVerification(deps, tx, row, meta) };
     return { user: row, send: null };
   });
-  if (!send) return { user, auth: await startSession(deps, user, { meta, amr: ['pwd'] }) };
+  if (!send) return { user, auth: (await openSession(deps, user, { meta, amr: ['pwd'] })).auth };
   // The first mail to a new address always goes; it counts, so a resend within the minute does not void its link.
   await withinRecipientLimits(deps, email, meta);
   send();
@@ -74,7 +79,11 @@ export async function register(deps: Deps, input: RegisterInput, meta: RequestMe
  * take as long as wrong passwords (ASVS 5.0 V6.3.8); both answer INVALID_CREDENTIALS.
  * ACCOUNT_DISABLED only follows a correct password, so it reveals nothing to a guesser.
  */
-export async function login(deps: Deps, input: { email: string; password: string; captchaToken?: string | null }, meta: RequestMeta): Promise<AuthResult> {
+export async function login(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'keys' | 'messages' | 'random' | 'store'>,
+  input: { email: string; password: string; captchaToken?: string | null },
+  meta: RequestMeta,
+): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase().slice(0, 320);
   // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);
@@ -106,70 +115,5 @@ export async function login(deps: Deps, input: { email: string; password: string
   }
   // Parameters changed since this hash was made: upgrade it while we hold the password.
   const passwordHash = deps.hasher.needsRehash(user.passwordHash) ? await deps.hasher.hash(password) : undefined;
-  return signInUser(deps, user, { meta, amr: ['pwd'], method: 'password', passwordHash });
-}
-
-/**
- * Rotates a refresh token. Exactly one of any concurrent presentations rotates it; within
- * REFRESH_REUSE_GRACE the others get the same successor (two tabs stay signed in); after
- * that, presenting a rotated token is reuse of a stolen token: the session is revoked
- * (RFC 9700 §4.14.2, refresh token rotation).
- */
-export async function refresh(deps: Deps, token: string | null | undefined, meta: RequestMeta): Promise<AuthResult> {
-  const parsed = token ? parseRefreshToken(token) : null;
-  if (!token || !parsed) throw new InvalidTokenError();
-  const next = mintRefreshToken(deps, parsed.sessionId);
-  const result = await deps.store.sessions.rotateRefresh({
-    sessionId: parsed.sessionId,
-    oldHash: parsed.hash,
-    next: { hash: next.hash },
-    successorBox: sealSuccessor(token, next.token),
-    now: deps.clock.now(),
-    graceMs: deps.config.refreshReuseGraceMs,
-  });
-  if (result.status === 'invalid') throw new InvalidTokenError();
-  if (result.status === 'reused') {
-    await recordAudit(deps, deps.db, {
-      action: 'token.reuse_detected',
-      outcome: 'FAILURE',
-      userId: result.session.userId,
-      actorId: null,
-      meta,
-      metadata: { sessionId: result.session.id },
-    });
-    throw new InvalidTokenError();
-  }
-  const refreshToken = result.status === 'rotated' ? next.token : openSuccessor(token, result.successorBox);
-  const user = await findUserById(deps.db, result.session.userId);
-  if (!refreshToken || !user || user.disabled) {
-    if (!user || user.disabled) await deps.store.sessions.delete(result.session.id);
-    throw new InvalidTokenError();
-  }
-  const access = await issueAccessToken(deps, user, result.session);
-  return {
-    accessToken: access.token,
-    accessTokenExpiresAt: new Date(access.expiresAt),
-    refreshToken,
-    refreshTokenExpiresAt: new Date(result.session.expiresAt),
-    mfaRequired: false,
-    mfaMethods: [],
-    defaultMfaMethod: null,
-    user,
-  };
-}
-
-/**
- * Ends the caller's session, or all of their sessions. Every instance refuses their tokens from
- * the next request. A pending MFA login only ends itself: the first factor alone must not be
- * enough to sign the account out everywhere.
- */
-export async function logout(deps: Deps, auth: { userId: string; sessionId: string; pending: boolean }, allSessions: boolean, meta: RequestMeta) {
-  if (auth.pending) {
-    await endPendingLogin(deps, auth.sessionId);
-    await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { pendingMfa: true } });
-    return true;
-  }
-  const ended = allSessions ? await deps.store.sessions.deleteByUser(auth.userId) : (await deps.store.sessions.delete(auth.sessionId)) ? [auth.sessionId] : [];
-  await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { allSessions, sessions: ended.length } });
-  return true;
+  return completeSignIn(deps, user, { meta, methods: ['pwd'], firstFactor: 'password', passwordHash, onPendingLogin: sendPendingLoginCode });
 }

@@ -31,6 +31,14 @@ export type Messages = {
   /** Looks for due messages now (after the commit of a `mailIn`). */
   wake(): void;
   /**
+   * Starts the worker (the server does, src/server.ts): its first pass at once picks up what a
+   * stopped or crashed instance left behind. Until then messages are queued, not sent, so a
+   * script (keys:rotate) that builds the ports runs no worker.
+   */
+  start(): void;
+  /** Whether the worker was started (and not closed). */
+  readonly running: boolean;
+  /**
    * Runs work that ends in a message (issuing a token, then mailing it) after the response, so
    * the answer's timing cannot tell whether there was anything to send. Failures are logged.
    */
@@ -61,6 +69,8 @@ export type MessagesOptions = {
   pollMs?: number;
   /** How long a claim holds a message: longer than a send may take (SMTP and SMS time out after 10 s). @default 60000 */
   claimMs?: number;
+  /** Start the worker at once. @default true; createDeps passes false: the server starts it (start()). */
+  startWorker?: boolean;
 };
 
 const BATCH = 10;
@@ -91,6 +101,7 @@ export function createMessages(opts: MessagesOptions): Messages {
   const sending = new Set<Promise<void>>();
   let closing = false;
   let closed = false;
+  let started = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | null = null;
   let again = false;
@@ -109,15 +120,15 @@ export function createMessages(opts: MessagesOptions): Messages {
       const delay = delays[row.attempts - 1];
       if (delay === undefined) {
         logger.error({ ...fields, err }, `${row.channel} delivery failed; giving up`);
-        own.delete(row.id);
-        return queue.fail(row.id, owner, text);
+        // Out of `own` only once the row says FAILED: idle() must not return before the write.
+        await queue.fail(row.id, owner, text).finally(() => own.delete(row.id));
+        return;
       }
       logger.warn({ ...fields, err }, `${row.channel} delivery failed; retrying in ${delay} ms`);
       return queue.retry(row.id, owner, delay, text);
     }
     logger.debug(fields, `${row.channel} delivered`);
-    own.delete(row.id);
-    await queue.done(row.id, owner);
+    await queue.done(row.id, owner).finally(() => own.delete(row.id));
   }
 
   /**
@@ -157,7 +168,7 @@ export function createMessages(opts: MessagesOptions): Messages {
   }
 
   function schedule(delayMs: number): void {
-    if (closed) return;
+    if (closed || !started) return;
     if (running) {
       if (delayMs === 0) again = true;
       return;
@@ -221,8 +232,12 @@ export function createMessages(opts: MessagesOptions): Messages {
     }
   }
 
-  // The first pass at once: messages a stopped or crashed instance left behind.
-  schedule(0);
+  const start = () => {
+    if (started) return;
+    started = true;
+    schedule(0);
+  };
+  if (opts.startWorker ?? true) start();
 
   return {
     mailer: opts.mailer,
@@ -237,6 +252,10 @@ export function createMessages(opts: MessagesOptions): Messages {
       own.add(id);
     },
     wake: () => schedule(0),
+    start,
+    get running() {
+      return started && !closed;
+    },
     defer,
     idle,
     async close(graceMs = 10_000) {

@@ -1,125 +1,46 @@
 import type { Deps } from '../../deps.js';
-import { decrypt, sha256 } from '../../shared/crypto.js';
-import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import { decrypt } from '../../shared/crypto.js';
+import { AccountDisabledError, BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import type { MfaMethod } from '../../shared/mfa-methods.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { RateLimitedError } from '../abuse/errors.js';
 import { clearMfaFailures, enforceLimit, isMfaLocked, passMfaGate } from '../abuse/service.js';
-import { AccountDisabledError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeMail, sendCodeSms, sendNotice } from '../messaging/send.js';
-import { signInUser } from '../auth/sign-in.js';
-import type { AuthResult } from '../sessions/service.js';
-import { signAccessToken } from '../tokens/service.js';
+import type { AuthResult } from '../sessions/auth-payload.js';
+import { endPendingLogin, PENDING_TTL_MS, type PendingLogin, pendingCodeKey, pendingTriesKey, type StartedPendingLogin } from '../sessions/pending.js';
+import { completeSignIn } from '../sessions/sign-in.js';
 import { findUserById } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { checkCode, CODE_MAX_TRIES, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
-import { claimTotpStep, findFactor, unusedRecoveryCodes, useRecoveryCode, type FactorMethod } from './queries.js';
+import { claimTotpStep, findFactor, unusedRecoveryCodes, useRecoveryCode } from './queries.js';
 import { hashRecoveryCode, normalizeRecoveryCode } from './recovery.js';
 import { matchTotp } from './totp.js';
-
-export type MfaMethod = FactorMethod | 'RECOVERY_CODE';
-
-/** How long a pending login (and its token) lives: 5 minutes (README "Multi-factor authentication"). */
-export const PENDING_TTL_MS = 5 * 60_000;
 
 /** RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. */
 const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', RECOVERY_CODE: 'otp' };
 
-/**
- * A login waiting for its second factor, under its own id (the pending token's `sid`): a pending
- * record among the user's sessions (user, first-factor amr, expiry), so a password reset or
- * change, or an admin's revocation, ends it like any session; and beside it what only a pending
- * login has, the first factor's name and the second factors it accepts.
- */
-export type PendingLogin = {
-  userId: string;
-  amr: string[];
-  /** The first factor's name for the audit (password, magic_link). */
-  method: string;
-  /** The second factors this login accepts. */
-  methods: MfaMethod[];
-};
-
-type PendingDetails = Pick<PendingLogin, 'method' | 'methods'>;
-
-const pendingKey = (id: string) => `mfa-pending:${id}`;
-const pendingTriesKey = (id: string) => `mfa-pending-tries:${id}`;
-const pendingCodeKey = (id: string) => `mfa-code:${id}`;
 /** Codes sent to a signed-in user for re-authentication (removeMfaMethod, regenerateRecoveryCodes). */
 export const reauthCodeKey = (userId: string) => `mfa-reauth:${userId}`;
 
-/** The live pending login of a pending token, or null (expired, finished, voided or logged out). */
-export async function findPendingLogin(deps: Pick<Deps, 'store' | 'clock'>, id: string): Promise<PendingLogin | null> {
-  const now = deps.clock.now();
-  const [session, raw] = await Promise.all([deps.store.sessions.get(id, now), deps.store.codes.get(pendingKey(id))]);
-  if (!session?.pending || !raw) return null;
-  return { userId: session.userId, amr: session.amr, ...(JSON.parse(raw) as PendingDetails) };
-}
-
-/** Ends a pending login; true for exactly one of concurrent callers (the session delete is atomic). */
-export async function endPendingLogin(deps: Pick<Deps, 'store'>, id: string): Promise<boolean> {
-  const session = await deps.store.sessions.delete(id);
-  await deps.store.codes.delete(pendingKey(id));
-  return !!session?.pending;
-}
-
 /**
- * The first factor was right and the account has MFA: instead of a session, a pending login
- * and its token (5 minutes, its own audience, no refresh token). A mailed first factor (magic
- * link) cannot be completed by a mailed code: both prove the same mailbox.
- * For a default of SMS or EMAIL the code goes out at once (within the recipient's limits).
+ * completeSignIn's onPendingLogin: for a default of SMS or EMAIL the code goes out at once
+ * (within the recipient's limits), so the user need not ask for it.
  */
-export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta: RequestMeta; amr: string[]; method: string }): Promise<AuthResult> {
-  const factors = user.mfaMethods as FactorMethod[];
-  const usable = input.amr.includes('email') ? factors.filter((m) => m !== 'EMAIL') : factors;
-  const methods: MfaMethod[] = [...usable, 'RECOVERY_CODE'];
-  const preferred = user.defaultMfaMethod as FactorMethod | null;
-  const defaultMethod: MfaMethod = preferred && usable.includes(preferred) ? preferred : (usable[0] ?? 'RECOVERY_CODE');
-  const id = deps.random.uuid();
-  const now = deps.clock.now();
-  const expiresAt = now + PENDING_TTL_MS;
-  const details: PendingDetails = { method: input.method, methods };
-  await deps.store.codes.set(pendingKey(id), JSON.stringify(details), PENDING_TTL_MS);
-  await deps.store.sessions.create(
-    {
-      id,
-      userId: user.id,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt,
-      ip: input.meta.ip,
-      userAgent: input.meta.userAgent,
-      amr: input.amr,
-      mfaVerified: false,
-      pending: true,
-    },
-    // A refresh token nobody holds: a pending login cannot be refreshed, only finished.
-    { hash: sha256(deps.random.token(32)), expiresAt },
-  );
-  const token = await signAccessToken(
-    deps,
-    { sub: user.id, sid: id, amr: input.amr, email: user.email, emailVerified: user.emailVerified, roles: [], caps: [] },
-    { pending: true, ttlMs: PENDING_TTL_MS },
-  );
-  if (defaultMethod === 'SMS' || defaultMethod === 'EMAIL') {
-    try {
-      await sendLoginCode(deps, user, id, defaultMethod, input.meta, 'login');
-    } catch (error) {
-      // Past the recipient's hourly budget no code goes out now; sendMfaCode answers RATE_LIMITED with the wait.
-      if (!(error instanceof RateLimitedError)) throw error;
-    }
+export async function sendPendingLoginCode(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  user: UserRow,
+  pending: StartedPendingLogin,
+  meta: RequestMeta,
+): Promise<void> {
+  if (pending.defaultMethod !== 'SMS' && pending.defaultMethod !== 'EMAIL') return;
+  try {
+    await sendLoginCode(deps, user, pending.id, pending.defaultMethod, meta, 'login');
+  } catch (error) {
+    // Past the recipient's hourly budget no code goes out now; sendMfaCode answers RATE_LIMITED with the wait.
+    if (!(error instanceof RateLimitedError)) throw error;
   }
-  return {
-    accessToken: token.token,
-    accessTokenExpiresAt: new Date(token.expiresAt),
-    refreshToken: null,
-    refreshTokenExpiresAt: null,
-    mfaRequired: true,
-    mfaMethods: methods,
-    defaultMfaMethod: defaultMethod,
-    user,
-  };
 }
 
 /**
@@ -128,7 +49,14 @@ export async function startPendingLogin(deps: Deps, user: UserRow, input: { meta
  * budget applies to it: the minute's limit would hold back the code of a login that follows
  * the enrollment mail or another login by seconds. Asked-for codes (sendMfaCode) count every limit.
  */
-async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null, method: 'SMS' | 'EMAIL', meta: RequestMeta, trigger: 'login' | 'request') {
+async function sendLoginCode(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  user: UserRow,
+  pendingId: string | null,
+  method: 'SMS' | 'EMAIL',
+  meta: RequestMeta,
+  trigger: 'login' | 'request',
+) {
   const factor = await findFactor(deps.db, user.id, method);
   if (!factor?.enabledAt) throw new BadInputError(`${method} is not enabled for this account`, 'method');
   const recipient = method === 'SMS' ? factor.phone! : user.email;
@@ -141,7 +69,7 @@ async function sendLoginCode(deps: Deps, user: UserRow, pendingId: string | null
 
 /** sendMfaCode: with a pending token for its login, with a full one for re-authentication. */
 export async function sendMfaCode(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
   auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
   method: MfaMethod,
   meta: RequestMeta,
@@ -161,7 +89,14 @@ export async function sendMfaCode(
  * database, so two instances cannot both accept it). SMS/EMAIL: the code under `codeKey`, sent
  * for that method. Recovery codes: once each (mfa.recovery_code_used).
  */
-export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMethod, code: string, meta: RequestMeta, codeKey?: string): Promise<boolean> {
+export async function checkFactorCode(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
+  user: UserRow,
+  method: MfaMethod,
+  code: string,
+  meta: RequestMeta,
+  codeKey?: string,
+): Promise<boolean> {
   if (method === 'RECOVERY_CODE') {
     const normalized = normalizeRecoveryCode(code);
     if (!normalized || !user.mfaMethods.length) return false;
@@ -191,7 +126,12 @@ export async function checkFactorCode(deps: Deps, user: UserRow, method: MfaMeth
  * (rate_limit.exceeded, limit mfa.locked) and mailed. Each fires once per streak: the gate
  * numbers attempts atomically, so of concurrent failures only one holds that number.
  */
-export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number, meta: RequestMeta): Promise<void> {
+export async function noteMfaFailure(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random'>,
+  user: UserRow,
+  attempt: number,
+  meta: RequestMeta,
+): Promise<void> {
   const { mfaLockAfter, mfaWarnAfter } = deps.config.abuse;
   if (attempt === mfaLockAfter) {
     await recordAudit(deps, deps.db, {
@@ -217,7 +157,7 @@ export async function noteMfaFailure(deps: Deps, user: UserRow, attempt: number,
  * Success ends the pending login (exactly once) and opens a full session whose amr names both factors.
  */
 export async function verify2fa(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'keys' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   auth: { userId: string; sessionId: string; pendingLogin: PendingLogin | null },
   input: { method: MfaMethod; code: string },
   meta: RequestMeta,
@@ -252,5 +192,5 @@ export async function verify2fa(
   if (!(await endPendingLogin(deps, auth.sessionId))) throw new UnauthenticatedError('The sign-in expired; start again');
   if (user.disabled) throw new AccountDisabledError();
   const amr = [...new Set([...pending.amr, AMR[input.method], 'mfa'])];
-  return signInUser(deps, user, { meta, amr, method: pending.method, mfa: input.method });
+  return completeSignIn(deps, user, { meta, methods: amr, firstFactor: pending.method, mfa: input.method });
 }

@@ -1,12 +1,10 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { AuthPayload } from '../auth/graphql.js';
-import { withAuthCookies } from '../sessions/cookies.js';
+import { AuthPayloadRef, MfaMethodEnum, UserRef } from '../../graphql/refs.js';
+import { withAuthCookies } from '../../graphql/auth-cookies.js';
 import { requireRecentSignIn } from '../sessions/recent-sign-in.js';
-import { UserRef } from '../users/graphql.js';
 import type { UserRow } from '../users/tables.js';
 import { sendMfaCode, verify2fa } from './challenge.js';
-import { MfaMethodEnum } from './method-enum.js';
 import {
   confirmMfaEnrollment,
   regenerateRecoveryCodes,
@@ -50,7 +48,7 @@ const Verify2faInput = builder.inputType('Verify2faInput', {
 
 builder.mutationField('verify2fa', (t) =>
   t.field({
-    type: AuthPayload,
+    type: AuthPayloadRef,
     description:
       'Called with the pending access token from login: the second factor. Returns full tokens (amr names both factors). INVALID_CODE when the code is wrong; the fifth wrong code voids the pending token (UNAUTHENTICATED afterwards: sign in again).',
     authScopes: { mfaPending: true },

@@ -1,10 +1,9 @@
 import { and, asc, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { users } from '../users/tables.js';
+import type { FactorMethod } from '../../shared/mfa-methods.js';
+import { setUserMfaState } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { mfaFactors, recoveryCodes, type MfaFactorRow } from './tables.js';
-
-export type FactorMethod = 'TOTP' | 'SMS' | 'EMAIL';
 
 export async function findFactor(db: DbOrTx, userId: string, method: FactorMethod): Promise<MfaFactorRow | null> {
   const [row] = await db
@@ -85,19 +84,6 @@ export async function unusedRecoveryCodes(db: DbOrTx, userId: string): Promise<n
 }
 
 /**
- * Locks the user row for the rest of the transaction: changes to a user's factors run one at a
- * time (two first factors confirmed at once must not both hand out recovery codes).
- */
-export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'> | null> {
-  const [row] = await db
-    .select({ mfaMethods: users.mfaMethods, defaultMfaMethod: users.defaultMfaMethod })
-    .from(users)
-    .where(eq(users.id, userId))
-    .for('update');
-  return row ?? null;
-}
-
-/**
  * Writes the denormalised MFA state of the user row from the factors table, in the transaction
  * that locked the row (lockUserMfa). The default stays `preferred` while that factor is enabled,
  * else it becomes the oldest enabled factor.
@@ -106,6 +92,5 @@ export async function syncUserMfa(db: DbOrTx, userId: string, preferred: string 
   const methods = (await enabledFactors(db, userId)).map((f) => f.method);
   const defaultMfaMethod = preferred && methods.includes(preferred) ? preferred : (methods[0] ?? null);
   if (!methods.length) await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
-  const [row] = await db.update(users).set({ mfaMethods: methods, defaultMfaMethod }).where(eq(users.id, userId)).returning();
-  return row!;
+  return setUserMfaState(db, userId, { mfaMethods: methods, defaultMfaMethod });
 }

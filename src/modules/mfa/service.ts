@@ -1,32 +1,22 @@
 import type { Deps } from '../../deps.js';
 import { encrypt, decrypt } from '../../shared/crypto.js';
 import { BadInputError, NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
+import type { FactorMethod, MfaMethod } from '../../shared/mfa-methods.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { clearMfaFailures, enforceLimit, passMfaGate } from '../abuse/service.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeMail, sendCodeSms, sendNotice } from '../messaging/send.js';
 import { verifyCurrentPassword, type ReauthOperation } from '../password/service.js';
 import { assertCanActOn } from '../roles/guards.js';
-import { findUserById, updateUser } from '../users/queries.js';
+import { findUserById, lockUserMfa, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { checkCode, CODE_TTL_MS, issueCode } from '../verification/codes.js';
 import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { endOtherSessions } from '../sessions/recent-sign-in.js';
-import { checkFactorCode, noteMfaFailure, reauthCodeKey, type MfaMethod } from './challenge.js';
-import {
-  claimTotpStep,
-  deleteAllFactors,
-  deleteFactor,
-  enableFactor,
-  findFactor,
-  lockUserMfa,
-  replaceRecoveryCodes,
-  savePendingTotp,
-  syncUserMfa,
-  type FactorMethod,
-} from './queries.js';
+import { checkFactorCode, noteMfaFailure, reauthCodeKey } from './challenge.js';
+import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, replaceRecoveryCodes, savePendingTotp, syncUserMfa } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp.js';
 
@@ -53,7 +43,7 @@ async function currentUser(deps: Pick<Deps, 'db'>, userId: string): Promise<User
  * given number, or to the verified phone. EMAIL: a code to the account's address.
  */
 export async function startMfaEnrollment(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; phone?: string | null },
   meta: RequestMeta,
@@ -86,7 +76,7 @@ export async function startMfaEnrollment(
  * returns 10 recovery codes, once; an SMS enrollment also verifies the phone, an EMAIL one the address.
  */
 export async function confirmMfaEnrollment(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; code: string } & OtherSessions,
   meta: RequestMeta,
@@ -137,7 +127,13 @@ export async function confirmMfaEnrollment(
 /** endOtherSessions (default false) of confirmMfaEnrollment and removeMfaMethod; keepSessionId is the caller's. */
 type OtherSessions = { endOtherSessions?: boolean | null; keepSessionId?: string };
 
-async function maybeEndOtherSessions(deps: Deps, userId: string, input: OtherSessions, meta: RequestMeta, reason: string): Promise<void> {
+async function maybeEndOtherSessions(
+  deps: Pick<Deps, 'clock' | 'db' | 'random' | 'store'>,
+  userId: string,
+  input: OtherSessions,
+  meta: RequestMeta,
+  reason: string,
+): Promise<void> {
   if (input.endOtherSessions && input.keepSessionId) await endOtherSessions(deps, userId, input.keepSessionId, meta, reason);
 }
 
@@ -151,7 +147,7 @@ function hashCodes(deps: Pick<Deps, 'mfaKeys'>, codes: string[]): string[] {
  * the full token, or a recovery code.
  */
 async function reauthenticate(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { password: string; code: string; operation: ReauthOperation },
   meta: RequestMeta,
@@ -183,7 +179,7 @@ async function reauthenticate(
 
 /** Removes a factor; removing the last one turns MFA off and deletes the recovery codes. */
 export async function removeMfaMethod(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
   userId: string,
   input: { method: MfaMethod; password: string; code: string } & OtherSessions,
   meta: RequestMeta,
@@ -204,7 +200,7 @@ export async function removeMfaMethod(
   return updated;
 }
 
-export async function setDefaultMfaMethod(deps: Deps, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
+export async function setDefaultMfaMethod(deps: Pick<Deps, 'clock' | 'db' | 'random'>, userId: string, method: MfaMethod, meta: RequestMeta): Promise<UserRow> {
   const user = await currentUser(deps, userId);
   if (method === 'RECOVERY_CODE' || !user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not an enabled factor`, 'method');
   return deps.db.transaction(async (tx) => {
@@ -217,7 +213,12 @@ export async function setDefaultMfaMethod(deps: Deps, userId: string, method: Mf
 }
 
 /** New recovery codes; the old ones stop working in the same transaction. */
-export async function regenerateRecoveryCodes(deps: Deps, userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]> {
+export async function regenerateRecoveryCodes(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'messages' | 'mfaKeys' | 'random' | 'store'>,
+  userId: string,
+  input: { password: string; code: string },
+  meta: RequestMeta,
+): Promise<string[]> {
   const user = await reauthenticate(deps, userId, { ...input, operation: 'regenerateRecoveryCodes' }, meta);
   const codes = generateRecoveryCodes(deps.random);
   await deps.db.transaction(async (tx) => {
@@ -235,7 +236,12 @@ export async function regenerateRecoveryCodes(deps: Deps, userId: string, input:
  * with the password alone and enrolls again. Not for the caller's own account, where
  * removeMfaMethod asks for the password and a code.
  */
-export async function resetUserMfa(deps: Deps, actorId: string, userId: string, meta: RequestMeta): Promise<UserRow> {
+export async function resetUserMfa(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random'>,
+  actorId: string,
+  userId: string,
+  meta: RequestMeta,
+): Promise<UserRow> {
   const user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(deps.db, userId) : null;
   if (!user) throw new NotFoundError('User');
   if (user.id === actorId) throw new BadInputError('Use removeMfaMethod for your own account', 'id');

@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
+import { AccountDisabledError, InvalidTokenError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { clearLoginFailures, clearMfaFailures } from '../abuse/service.js';
-import { AccountDisabledError, InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { sendNotice } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';
@@ -11,7 +11,11 @@ import { consumeOneTimeToken, findOneTimeToken } from '../verification/tokens.js
 import { checkPasswordPolicy, normalizePassword } from './policy.js';
 
 /** Mails a reset link to a known, enabled account; answers true for any address (no enumeration). */
-export function requestPasswordReset(deps: Deps, input: { email: string; captchaToken?: string | null }, meta: RequestMeta): Promise<boolean> {
+export function requestPasswordReset(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  input: { email: string; captchaToken?: string | null },
+  meta: RequestMeta,
+): Promise<boolean> {
   return requestMailedLink(deps, input, meta, { operation: 'requestPasswordReset', action: 'password.reset_requested', link: 'reset_password' });
 }
 
@@ -22,7 +26,11 @@ export function requestPasswordReset(deps: Deps, input: { email: string; captcha
  * all sessions). It does not sign in, and MFA stays as it was. The login lockout ends: the
  * reset proved control of the mailbox (NIST SP 800-63B §5.2.2).
  */
-export async function resetPassword(deps: Deps, input: { token: string; newPassword: string }, meta: RequestMeta): Promise<boolean> {
+export async function resetPassword(
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'messages' | 'random' | 'store'>,
+  input: { token: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<boolean> {
   const now = deps.clock.now();
   const pending = await findOneTimeToken(deps.db, input.token, 'password_reset', now);
   const user = pending ? await findUserById(deps.db, pending.userId) : null;

@@ -41,7 +41,7 @@ export async function verifyCurrentPassword(
 
 /** Changes the password and ends every other session of the user (ASVS 5.0 V7.4.3). */
 export async function changePassword(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'logger' | 'messages' | 'random' | 'store'>,
   auth: { userId: string; sessionId: string },
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,

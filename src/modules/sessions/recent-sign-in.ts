@@ -13,7 +13,7 @@ export const RECENT_SIGN_IN_MS = 5 * 60_000;
  * and a refresh rotates tokens inside it without opening a new one, so the session's creation
  * is its authentication time and a refresh never renews it.
  */
-export function authenticatedAt(session: Pick<SessionRecord, 'createdAt'>): number {
+export function getAuthenticatedAt(session: Pick<SessionRecord, 'createdAt'>): number {
   return session.createdAt;
 }
 
@@ -24,7 +24,7 @@ export function authenticatedAt(session: Pick<SessionRecord, 'createdAt'>): numb
  * the MFA configuration). A pending MFA login has no session: refused too.
  */
 export function requireRecentSignIn(deps: Pick<Deps, 'clock'>, auth: { session: Pick<SessionRecord, 'createdAt'> | null }): void {
-  if (!auth.session || deps.clock.now() - authenticatedAt(auth.session) > RECENT_SIGN_IN_MS) throw new ReauthRequiredError();
+  if (!auth.session || deps.clock.now() - getAuthenticatedAt(auth.session) > RECENT_SIGN_IN_MS) throw new ReauthRequiredError();
 }
 
 /**

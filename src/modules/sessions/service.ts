@@ -7,17 +7,8 @@ import { recordAudit } from '../audit/service.js';
 import { getUserAccess } from '../roles/queries.js';
 import { mintRefreshToken, signAccessToken } from '../tokens/service.js';
 import type { UserRow } from '../users/tables.js';
-
-export type AuthResult = {
-  accessToken: string;
-  accessTokenExpiresAt: Date;
-  refreshToken: string | null;
-  refreshTokenExpiresAt: Date | null;
-  mfaRequired: boolean;
-  mfaMethods: string[];
-  defaultMfaMethod: string | null;
-  user: UserRow;
-};
+import { type AuthResult, buildAuthPayload } from './auth-payload.js';
+import { endPendingLogin } from './pending.js';
 
 type SessionDeps = Pick<Deps, 'config' | 'clock' | 'random' | 'keys' | 'store' | 'db'>;
 
@@ -36,10 +27,14 @@ export async function issueAccessToken(deps: SessionDeps, user: UserRow, session
 }
 
 /**
- * Opens a session in the store and returns its first tokens. The session id is random and
- * unrelated to any previous session (ASVS 5.0 V7.2.4: a new session on every authentication).
+ * Opens a session in the store and returns its first tokens and its id. The session id is random
+ * and unrelated to any previous session (ASVS 5.0 V7.2.4: a new session on every authentication).
  */
-export async function startSession(deps: SessionDeps, user: UserRow, input: { meta: RequestMeta; amr: string[]; mfaVerified?: boolean }): Promise<AuthResult> {
+export async function openSession(
+  deps: SessionDeps,
+  user: UserRow,
+  input: { meta: RequestMeta; amr: string[]; mfaVerified?: boolean },
+): Promise<{ auth: AuthResult; sessionId: string }> {
   const now = deps.clock.now();
   const session: SessionRecord = {
     id: deps.random.uuid(),
@@ -55,16 +50,7 @@ export async function startSession(deps: SessionDeps, user: UserRow, input: { me
   const refresh = mintRefreshToken(deps, session.id);
   const access = await issueAccessToken(deps, user, session);
   await deps.store.sessions.create(session, { hash: refresh.hash, expiresAt: session.expiresAt });
-  return {
-    accessToken: access.token,
-    accessTokenExpiresAt: new Date(access.expiresAt),
-    refreshToken: refresh.token,
-    refreshTokenExpiresAt: new Date(session.expiresAt),
-    mfaRequired: false,
-    mfaMethods: [],
-    defaultMfaMethod: null,
-    user,
-  };
+  return { auth: buildAuthPayload({ access, refresh: { token: refresh.token, expiresAt: session.expiresAt }, user }), sessionId: session.id };
 }
 
 export async function listSessions(deps: Pick<Deps, 'store' | 'clock'>, userId: string): Promise<SessionRecord[]> {
@@ -79,5 +65,26 @@ export async function revokeOwnSession(deps: Pick<Deps, 'store' | 'clock' | 'ran
   const deleted = await deps.store.sessions.delete(sessionId);
   if (!deleted) throw new NotFoundError('Session');
   await recordAudit(deps, deps.db, { action: 'session.revoked', userId, meta, metadata: { sessionId } });
+  return true;
+}
+
+/**
+ * Ends the caller's session, or all of their sessions. Every instance refuses their tokens from
+ * the next request. A pending MFA login only ends itself: the first factor alone must not be
+ * enough to sign the account out everywhere.
+ */
+export async function logout(
+  deps: Pick<Deps, 'store' | 'db' | 'clock' | 'random'>,
+  auth: { userId: string; sessionId: string; pending: boolean },
+  allSessions: boolean,
+  meta: RequestMeta,
+) {
+  if (auth.pending) {
+    await endPendingLogin(deps, auth.sessionId);
+    await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { pendingMfa: true } });
+    return true;
+  }
+  const ended = allSessions ? await deps.store.sessions.deleteByUser(auth.userId) : (await deps.store.sessions.delete(auth.sessionId)) ? [auth.sessionId] : [];
+  await recordAudit(deps, deps.db, { action: 'user.logout', userId: auth.userId, meta, metadata: { allSessions, sessions: ended.length } });
   return true;
 }

@@ -1,7 +1,8 @@
 import type { Context } from '../../context.js';
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { MfaMethodEnum, type MfaMethodName } from '../mfa/method-enum.js';
+import { MfaMethodEnum, UserRef } from '../../graphql/refs.js';
+import type { FactorMethod, MfaMethod } from '../../shared/mfa-methods.js';
 import { accessLoader } from '../roles/loader.js';
 import type { Access } from '../roles/queries.js';
 import { deleteAccount, getUser, updateProfile } from './service.js';
@@ -20,7 +21,7 @@ const accessOf = (user: UserRow, ctx: Context) => {
   return access;
 };
 
-export const UserRef = builder.objectRef<UserRow>('User').implement({
+UserRef.implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email'),
@@ -42,13 +43,13 @@ export const UserRef = builder.objectRef<UserRow>('User').implement({
     mfaMethods: t.field({
       type: [MfaMethodEnum],
       description: 'The enabled second factors, and RECOVERY_CODE while MFA is on.',
-      resolve: (u) => (u.mfaMethods.length ? [...(u.mfaMethods as MfaMethodName[]), 'RECOVERY_CODE' as const] : []),
+      resolve: (u) => (u.mfaMethods.length ? [...(u.mfaMethods as FactorMethod[]), 'RECOVERY_CODE' as const] : []),
     }),
     defaultMfaMethod: t.field({
       type: MfaMethodEnum,
       nullable: true,
       description: 'The factor a login asks for first (its code is sent at once for SMS and EMAIL).',
-      resolve: (u) => u.defaultMfaMethod as MfaMethodName | null,
+      resolve: (u) => u.defaultMfaMethod as MfaMethod | null,
     }),
     disabled: t.exposeBoolean('disabled'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -42,3 +42,22 @@ export async function deleteUser(db: DbOrTx, id: string): Promise<boolean> {
   const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
   return rows.length > 0;
 }
+
+/**
+ * Locks the user row for the rest of the transaction: changes to a user's factors run one at a
+ * time (two first factors confirmed at once must not both hand out recovery codes).
+ */
+export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'> | null> {
+  const [row] = await db
+    .select({ mfaMethods: users.mfaMethods, defaultMfaMethod: users.defaultMfaMethod })
+    .from(users)
+    .where(eq(users.id, userId))
+    .for('update');
+  return row ?? null;
+}
+
+/** Writes the user row's denormalised MFA state (mfa/queries.ts syncUserMfa computes it from the factors). */
+export async function setUserMfaState(db: DbOrTx, userId: string, state: Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'>): Promise<UserRow> {
+  const [row] = await db.update(users).set(state).where(eq(users.id, userId)).returning();
+  return row!;
+}

@@ -24,7 +24,7 @@ export async function getUser(deps: Pick<Deps, 'db'>, userId: string): Promise<U
 }
 
 /** Updates the caller's own profile; omitted fields stay, null or blank clears them. */
-export async function updateProfile(deps: Deps, userId: string, input: ProfileInput, meta: RequestMeta): Promise<UserRow> {
+export async function updateProfile(deps: Pick<Deps, 'clock' | 'db' | 'random'>, userId: string, input: ProfileInput, meta: RequestMeta): Promise<UserRow> {
   const changes = Object.fromEntries(
     Object.entries({
       name: optionalText(input.name, 'name', 200),
@@ -48,7 +48,12 @@ export async function updateProfile(deps: Deps, userId: string, input: ProfileIn
  * Deletes the caller's account after re-checking the password, and ends all of its sessions.
  * The last enabled admin cannot delete itself (checked under the admin lock, as admin changes are).
  */
-export async function deleteAccount(deps: Deps, userId: string, password: string, meta: RequestMeta): Promise<boolean> {
+export async function deleteAccount(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'dummyPasswordHash' | 'hasher' | 'random' | 'store'>,
+  userId: string,
+  password: string,
+  meta: RequestMeta,
+): Promise<boolean> {
   const user = await verifyCurrentPassword(deps, userId, password, { operation: 'deleteAccount', meta });
   await deps.db.transaction(async (tx) => {
     await guardLastAdmin(tx, user.id, { deleted: true }, { message: 'You are the last enabled admin: make another account an admin before deleting this one' });

@@ -1,6 +1,6 @@
 import { requireAuth } from '../../graphql/auth.js';
 import { builder } from '../../graphql/builder.js';
-import { UserRef } from '../users/graphql.js';
+import { UserRef } from '../../graphql/refs.js';
 import { requestEmailVerification, requestPhoneVerification, verifyEmail, verifyPhone } from './service.js';
 
 builder.mutationField('requestEmailVerification', (t) =>

@@ -26,7 +26,12 @@ export const LINKS: Readonly<Record<LinkKind, { purpose: TokenPurpose; ttlMs: nu
  * its mail in the same transaction (durable queue: the mail exists exactly when the token does),
  * and returns what to run once `tx` has committed: waking the worker, so it goes out at once.
  */
-export async function prepareLink(deps: Deps, tx: DbOrTx, user: UserRow, kind: LinkKind): Promise<() => void> {
+export async function prepareLink(
+  deps: Pick<Deps, 'clock' | 'config' | 'messages' | 'random'>,
+  tx: DbOrTx,
+  user: UserRow,
+  kind: LinkKind,
+): Promise<() => void> {
   const { purpose, ttlMs } = LINKS[kind];
   const token = await issueOneTimeToken(tx, deps.random, { userId: user.id, email: user.email, purpose, now: deps.clock.now(), ttlMs });
   await queueLinkMail(deps, tx, user, kind, token, ttlMs);
@@ -41,7 +46,7 @@ export async function prepareLink(deps: Deps, tx: DbOrTx, user: UserRow, kind: L
  * address the same statements run changing nothing (measured by `BENCH_ONLY=reset npm run bench`).
  */
 export async function requestMailedLink(
-  deps: Deps,
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
   input: { email: string; captchaToken?: string | null },
   meta: RequestMeta,
   flow: {

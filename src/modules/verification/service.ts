@@ -1,8 +1,7 @@
 import type { DbOrTx } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
-import { BadInputError, UnauthenticatedError } from '../../shared/errors.js';
+import { BadInputError, InvalidTokenError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { InvalidTokenError } from '../auth/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { enforceSendLimits, sendCodeSms, withinRecipientLimits } from '../messaging/send.js';
 import { findUserById, updateUser } from '../users/queries.js';
@@ -14,19 +13,28 @@ import { normalizePhone } from './phone.js';
 import { consumeOneTimeToken } from './tokens.js';
 
 /** A verification link (prepareLink) recorded as email.verification_sent in the same transaction. */
-export async function prepareEmailVerification(deps: Deps, tx: DbOrTx, user: UserRow, meta: RequestMeta): Promise<() => void> {
+export async function prepareEmailVerification(
+  deps: Pick<Deps, 'clock' | 'config' | 'messages' | 'random'>,
+  tx: DbOrTx,
+  user: UserRow,
+  meta: RequestMeta,
+): Promise<() => void> {
   const send = await prepareLink(deps, tx, user, 'verify_email');
   await recordAudit(deps, tx, { action: 'email.verification_sent', userId: user.id, meta });
   return send;
 }
 
-async function sendEmailVerification(deps: Deps, user: UserRow, meta: RequestMeta): Promise<void> {
+async function sendEmailVerification(deps: Pick<Deps, 'clock' | 'config' | 'db' | 'messages' | 'random'>, user: UserRow, meta: RequestMeta): Promise<void> {
   const send = await deps.db.transaction((tx) => prepareEmailVerification(deps, tx, user, meta));
   send();
 }
 
 /** Mails the signed-in user a verification link (BAD_USER_INPUT when the address is verified already). */
-export async function requestEmailVerification(deps: Deps, userId: string, meta: RequestMeta): Promise<boolean> {
+export async function requestEmailVerification(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  userId: string,
+  meta: RequestMeta,
+): Promise<boolean> {
   const user = await findUserById(deps.db, userId);
   if (!user) throw new UnauthenticatedError();
   if (user.emailVerified) throw new BadInputError('The email address is verified already');
@@ -40,7 +48,11 @@ export async function requestEmailVerification(deps: Deps, userId: string, meta:
  * silently past them: the caller has just proven the password, and cannot reach
  * requestEmailVerification without a session.
  */
-export async function resendEmailVerification(deps: Deps, user: UserRow, meta: RequestMeta): Promise<void> {
+export async function resendEmailVerification(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  user: UserRow,
+  meta: RequestMeta,
+): Promise<void> {
   // Within the minute of the last link (the registration's, say) that link stays the one that works.
   if (await withinRecipientLimits(deps, user.email, meta)) await sendEmailVerification(deps, user, meta);
 }
@@ -49,7 +61,7 @@ export async function resendEmailVerification(deps: Deps, user: UserRow, meta: R
  * Marks the address verified when `token` is a live verification link of the account's current
  * email (a link sent to an older address stops working when the email changes).
  */
-export async function verifyEmail(deps: Deps, token: string, meta: RequestMeta): Promise<boolean> {
+export async function verifyEmail(deps: Pick<Deps, 'clock' | 'db' | 'random'>, token: string, meta: RequestMeta): Promise<boolean> {
   const now = deps.clock.now();
   const verified = await deps.db.transaction(async (tx) => {
     const row = await consumeOneTimeToken(tx, token, 'email_verification', now);
@@ -66,7 +78,7 @@ export async function verifyEmail(deps: Deps, token: string, meta: RequestMeta):
  * Sets emailVerified (and records email.verified) when it is not set yet. Every flow that proves
  * control of the address calls it: the verification link, a password reset, a magic link.
  */
-export async function markEmailVerified(deps: Deps, tx: DbOrTx, user: UserRow, meta: RequestMeta, via: string): Promise<UserRow> {
+export async function markEmailVerified(deps: Pick<Deps, 'clock' | 'random'>, tx: DbOrTx, user: UserRow, meta: RequestMeta, via: string): Promise<UserRow> {
   if (user.emailVerified) return user;
   const row = await updateUser(tx, user.id, { emailVerified: true, updatedAt: new Date(deps.clock.now()) });
   await recordAudit(deps, tx, { action: 'email.verified', userId: user.id, meta, metadata: { via } });
@@ -76,7 +88,12 @@ export async function markEmailVerified(deps: Deps, tx: DbOrTx, user: UserRow, m
 const phoneCodeKey = (userId: string) => `phone-verify:${userId}`;
 
 /** Texts a 6-digit code to `phone` (international format); the number is saved once verifyPhone confirms it. */
-export async function requestPhoneVerification(deps: Deps, userId: string, phone: string, meta: RequestMeta): Promise<boolean> {
+export async function requestPhoneVerification(
+  deps: Pick<Deps, 'captcha' | 'clock' | 'config' | 'db' | 'messages' | 'random' | 'store'>,
+  userId: string,
+  phone: string,
+  meta: RequestMeta,
+): Promise<boolean> {
   const e164 = normalizePhone(phone);
   const user = await findUserById(deps.db, userId);
   if (!user) throw new UnauthenticatedError();
@@ -87,7 +104,7 @@ export async function requestPhoneVerification(deps: Deps, userId: string, phone
 }
 
 /** Confirms the code of requestPhoneVerification: the number becomes the user's verified phone. */
-export async function verifyPhone(deps: Deps, userId: string, code: string, meta: RequestMeta): Promise<UserRow> {
+export async function verifyPhone(deps: Pick<Deps, 'clock' | 'db' | 'random' | 'store'>, userId: string, code: string, meta: RequestMeta): Promise<UserRow> {
   const check = await checkCode<{ phone: string }>(deps, phoneCodeKey(userId), code);
   if (!check.ok) throw new InvalidCodeError(check.reason === 'exhausted' ? 'Too many wrong codes: request a new one' : undefined);
   return deps.db.transaction(async (tx) => {

@@ -1,9 +1,9 @@
 import { stringifySetCookie, type SetCookie } from 'cookie';
-import type { Config } from '../../config.js';
-import type { Deps } from '../../deps.js';
-import type { CookieJar } from '../../shared/cookie-jar.js';
-import { BadInputError, DomainError, UnauthenticatedError } from '../../shared/errors.js';
-import type { AuthResult } from './service.js';
+import type { Config } from '../config.js';
+import type { Deps } from '../deps.js';
+import type { CookieJar } from '../shared/cookie-jar.js';
+import { BadInputError, DomainError, UnauthenticatedError } from '../shared/errors.js';
+import type { AuthResult } from '../modules/sessions/auth-payload.js';
 
 /** What the cookie helpers need from a resolver's context. */
 export type CookieContext = { deps: Pick<Deps, 'config' | 'clock'>; cookies: CookieJar | null };
@@ -14,7 +14,7 @@ export type CookieContext = { deps: Pick<Deps, 'config' | 'clock'>; cookies: Coo
  * nor a sibling subdomain can plant or overwrite it (cookie tossing), and we read no other
  * name there. Outside production the plain names work over http://localhost.
  */
-export function authCookieNames(config: Pick<Config, 'isProduction'>) {
+export function getAuthCookieNames(config: Pick<Config, 'isProduction'>) {
   return config.isProduction ? { access: '__Host-access_token', refresh: '__Host-refresh_token' } : { access: 'access_token', refresh: 'refresh_token' };
 }
 
@@ -40,7 +40,7 @@ export function setAuthCookies(ctx: CookieContext, auth: AuthResult | null): voi
   if (!ctx.cookies || !auth || auth.mfaRequired || !auth.refreshToken || !auth.refreshTokenExpiresAt) return;
   const now = clock.now();
   const seconds = (until: Date) => Math.max(0, Math.floor((until.getTime() - now) / 1000));
-  const names = authCookieNames(config);
+  const names = getAuthCookieNames(config);
   ctx.cookies.set(names.access, tokenCookie(config, names.access, auth.accessToken, seconds(auth.accessTokenExpiresAt)));
   ctx.cookies.set(names.refresh, tokenCookie(config, names.refresh, auth.refreshToken, seconds(auth.refreshTokenExpiresAt)));
 }
@@ -48,7 +48,7 @@ export function setAuthCookies(ctx: CookieContext, auth: AuthResult | null): voi
 /** Tells the browser to drop both token cookies (Max-Age=0). A no-op outside HTTP. */
 export function clearAuthCookies(ctx: CookieContext): void {
   if (!ctx.cookies) return;
-  const names = authCookieNames(ctx.deps.config);
+  const names = getAuthCookieNames(ctx.deps.config);
   for (const name of [names.access, names.refresh]) ctx.cookies.set(name, tokenCookie(ctx.deps.config, name, '', 0));
 }
 
@@ -71,7 +71,7 @@ export async function withAuthCookies<T>(
 }
 
 /** Explains a refused cookie: what UNAUTHENTICATED says when cookies came without the CSRF header. */
-export function csrfRefusal(jar: CookieJar): string {
+export function describeCsrfRefusal(jar: CookieJar): string {
   return `Cookie credentials need the ${jar.csrfHeader} header`;
 }
 
@@ -81,10 +81,10 @@ export function csrfRefusal(jar: CookieJar): string {
  * send and cross-origin script can send only after a CORS preflight; without it the request is
  * unauthenticated and told why (`refusal`), rather than the cookie being silently dropped.
  */
-export function accessTokenFromCookie(config: Pick<Config, 'isProduction'>, jar: CookieJar | null): { token: string } | { refusal: string } | null {
-  const token = jar?.get(authCookieNames(config).access);
+export function readAccessTokenCookie(config: Pick<Config, 'isProduction'>, jar: CookieJar | null): { token: string } | { refusal: string } | null {
+  const token = jar?.get(getAuthCookieNames(config).access);
   if (!jar || !token) return null;
-  return jar.hasCsrfHeader ? { token } : { refusal: csrfRefusal(jar) };
+  return jar.hasCsrfHeader ? { token } : { refusal: describeCsrfRefusal(jar) };
 }
 
 /**
@@ -109,9 +109,9 @@ export async function refreshWithCookies(
       (auth) => auth,
     );
   const jar = ctx.cookies;
-  const token = jar?.get(authCookieNames(ctx.deps.config).refresh);
+  const token = jar?.get(getAuthCookieNames(ctx.deps.config).refresh);
   if (!jar || !token) return rotate(null);
-  if (!jar.hasCsrfHeader) throw new UnauthenticatedError(csrfRefusal(jar));
+  if (!jar.hasCsrfHeader) throw new UnauthenticatedError(describeCsrfRefusal(jar));
   try {
     const auth = await rotate(token);
     setAuthCookies(ctx, auth);

@@ -1,0 +1,66 @@
+import type { Deps } from '../../deps.js';
+import type { MfaMethod } from '../../shared/mfa-methods.js';
+import type { RequestMeta } from '../../shared/request-meta.js';
+import { recordAudit } from '../audit/service.js';
+import { updateUser } from '../users/queries.js';
+import type { UserRow } from '../users/tables.js';
+import type { AuthResult } from './auth-payload.js';
+import { type StartedPendingLogin, startPendingLogin } from './pending.js';
+import { openSession } from './service.js';
+
+/** What a factor proved, handed to completeSignIn. */
+export type SignInProof<D = SignInDeps> = {
+  meta: RequestMeta;
+  /** RFC 8176 amr values the user has proved (['pwd'], ['email'], later ['fed'], ['hwk']; with MFA also 'mfa' and the second factor's). */
+  methods: string[];
+  /** The first factor's name for the audit (password, magic_link). */
+  firstFactor: string;
+  /** The second factor just checked (verify2fa); absent after a first factor. */
+  mfa?: MfaMethod;
+  /** A rehashed password to store with the sign-in (the password factor). */
+  passwordHash?: string;
+  /**
+   * Called when the account has MFA and a pending login began: the second factor's module sends
+   * the default method's code here (mfa/challenge.ts sendPendingLoginCode).
+   */
+  onPendingLogin?: (deps: D, user: UserRow, pending: StartedPendingLogin, meta: RequestMeta) => Promise<void>;
+};
+
+type SignInDeps = Pick<Deps, 'config' | 'clock' | 'random' | 'keys' | 'store' | 'db'>;
+
+/**
+ * The end of every sign-in: "this user proved these methods". After a first factor an account
+ * with MFA gets a pending login instead of a session; after the second (`mfa`), or without MFA,
+ * a new session, lastLoginAt and user.login naming the methods (and mfa.challenge_succeeded).
+ * Should the database write fail, the session is deleted again.
+ */
+export async function completeSignIn<D extends SignInDeps>(deps: D, user: UserRow, proof: SignInProof<D>): Promise<AuthResult> {
+  const { meta } = proof;
+  if (!proof.mfa && user.mfaMethods.length) {
+    if (proof.passwordHash) await updateUser(deps.db, user.id, { passwordHash: proof.passwordHash });
+    const started = await startPendingLogin(deps, user, { meta, amr: proof.methods, method: proof.firstFactor });
+    await proof.onPendingLogin?.(deps, user, started.pending, meta);
+    return started.auth;
+  }
+  const { auth, sessionId } = await openSession(deps, user, { meta, amr: proof.methods, mfaVerified: !!proof.mfa });
+  try {
+    const updated = await deps.db.transaction(async (tx) => {
+      const row = await updateUser(tx, user.id, {
+        lastLoginAt: new Date(deps.clock.now()),
+        ...(proof.passwordHash ? { passwordHash: proof.passwordHash } : {}),
+      });
+      if (proof.mfa) await recordAudit(deps, tx, { action: 'mfa.challenge_succeeded', userId: user.id, meta, metadata: { method: proof.mfa, sessionId } });
+      await recordAudit(deps, tx, {
+        action: 'user.login',
+        userId: user.id,
+        meta,
+        metadata: { method: proof.firstFactor, ...(proof.mfa ? { mfa: proof.mfa } : {}), sessionId },
+      });
+      return row ?? user;
+    });
+    return { ...auth, user: updated };
+  } catch (error) {
+    await deps.store.sessions.delete(sessionId).catch(() => undefined);
+    throw error;
+  }
+}

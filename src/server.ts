@@ -1,0 +1,16 @@
+import type { Deps, Ports } from './deps.js';
+import { startAuditLive } from './modules/audit/live.js';
+
+/**
+ * Starts what runs in the background of a serving instance, on top of the ports createDeps
+ * built: the audit relay and feed (live events on every instance), the latency flusher and the
+ * message queue's worker. main.ts and the test app call it; scripts (keys:rotate, db:migrate)
+ * do not, so they start none of these. closeDeps stops them, before the ports close.
+ */
+export async function startServices(ports: Ports): Promise<Deps> {
+  // First: it resolves after the relay's first attempt to lead, so events committed from here on are published.
+  const audit = await startAuditLive(ports);
+  ports.latency.start();
+  ports.messages.start();
+  return { ...ports, audit };
+}

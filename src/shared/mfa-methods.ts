@@ -1,0 +1,11 @@
+/**
+ * The names of second factors, one type each (issue 11, part 6):
+ * - `FactorMethod`: a factor a user enrolls and a deployment offers (MFA_METHODS).
+ * - `MfaMethod`: what can complete a sign-in or answer a re-authentication: an enrolled factor
+ *   or a recovery code (the GraphQL enum `MfaMethod`).
+ */
+export const FACTOR_METHODS = ['TOTP', 'SMS', 'EMAIL'] as const;
+export type FactorMethod = (typeof FACTOR_METHODS)[number];
+
+export const MFA_METHODS = [...FACTOR_METHODS, 'RECOVERY_CODE'] as const;
+export type MfaMethod = (typeof MFA_METHODS)[number];
