@@ -129,3 +129,39 @@ describe.runIf(haveChromium).each(backends())('the mailed links in a browser (%s
     await page.close();
   });
 });
+
+describe.runIf(haveChromium)('GraphiQL in a browser with no network beyond the gateway', () => {
+  let app: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    app = await createTestApp(await createShared('embedded'));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('regression: renders its editor with the example operations while every request to another host is refused (it used to load from a CDN)', async () => {
+    const origin = new URL(await app.listen()).origin;
+    const page = await browser.newPage();
+    const elsewhere: string[] = [];
+    // Refused in the browser, before any connection: the test sends nothing off this machine.
+    await page.route(
+      (url) => url.origin !== origin,
+      (route) => {
+        elsewhere.push(route.request().url());
+        return route.abort();
+      },
+    );
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${origin}/graphql`);
+    await page.locator('.graphiql-container').first().waitFor();
+    // The editor renders spaces as no-break spaces.
+    await expect.poll(async () => (await page.locator('.graphiql-query-editor').textContent())?.replace(/\u00a0/g, ' ')).toContain('mutation Register');
+    expect(elsewhere).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
