@@ -51,6 +51,11 @@ export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | '
   storePrefix?: string;
   /** Waits between delivery attempts of a mail or SMS (tests shorten them). */
   messageRetryDelaysMs?: number[];
+  /**
+   * The monotonic clock of real-time bounds (the subscriber access cache, the unknown-kid reload
+   * throttle), so tests can move it instead of sleeping. @default performance.now
+   */
+  monotonic?: () => number;
 };
 
 /** Builds the real dependencies: opens the database (and migrates it), the store and the key ring. */
@@ -88,6 +93,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       logger,
       pubsub: store.pubsub,
       accessTokenTtlMs: config.accessTokenTtlMs,
+      monotonic: overrides.monotonic,
     });
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
@@ -111,7 +117,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const queue = createPostgresQueue(database.db, deriveKey(secret.key, 'message-queue'));
     const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random });
     closers.push(() => messages.close());
-    const audit = await startAuditLive({ db: database.db, store, logger, random, clock });
+    const audit = await startAuditLive({ db: database.db, store, logger, random, clock }, { monotonic: overrides.monotonic });
     return {
       config,
       database,

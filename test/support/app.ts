@@ -16,11 +16,23 @@ export function backends(): Backend[] {
   return inject('postgresUrl') ? ['embedded', 'real'] : ['embedded'];
 }
 
-export type TestClock = Clock & { advance(ms: number): void };
+/**
+ * A wall clock that moves only when told, and a monotonic clock that runs in real time plus every
+ * advance (real-time bounds such as cache TTLs and throttles still pass, and a test can skip them).
+ */
+export type TestClock = Clock & { advance(ms: number): void; monotonic(): number };
 
 export function createTestClock(start = Date.now()): TestClock {
   let now = start;
-  return { now: () => now, advance: (ms) => void (now += ms) };
+  let advanced = 0;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+      advanced += Math.max(0, ms);
+    },
+    monotonic: () => performance.now() + advanced,
+  };
 }
 
 export type CountingHasher = PasswordHasher & { calls: { hash: number; verify: number } };
@@ -103,7 +115,15 @@ export async function createTestApp(
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
-  const deps = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100], ...peer });
+  const deps = await createDeps(config, {
+    clock,
+    monotonic: () => clock.monotonic(),
+    hasher,
+    logger,
+    storePrefix: shared.storePrefix,
+    messageRetryDelaysMs: [20, 50, 100],
+    ...peer,
+  });
   const announced: string[] = [];
   // A refused start still lets go of the database (PGlite holds DATA_DIR until closed).
   await bootstrap(deps, { announce: (message) => void announced.push(message) }).catch(async (error: unknown) => {

@@ -53,13 +53,22 @@ export function invalidationOf(event: { action: string; userId: string | null })
  * one database read per user per `ttlMs`, not one per event. The wait is measured on the
  * monotonic clock: it bounds staleness in real time, whatever deps.clock says.
  */
-export function createSubscriberAccess(deps: Pick<Deps, 'db' | 'store' | 'clock'>, options: { ttlMs?: number } = {}): SubscriberAccess {
+export function createSubscriberAccess(
+  deps: Pick<Deps, 'db' | 'store' | 'clock'>,
+  options: {
+    /** How long an answer is kept. @default 1000 */
+    ttlMs?: number;
+    /** The monotonic clock the wait is measured on (tests inject theirs). @default performance.now */
+    monotonic?: () => number;
+  } = {},
+): SubscriberAccess {
   const ttlMs = options.ttlMs ?? 1000;
+  const monotonic = options.monotonic ?? (() => performance.now());
   const sessions = new Map<string, Entry<string | null>>();
   const caps = new Map<string, Entry<readonly string[]>>();
 
   function cached<T>(map: Map<string, Entry<T>>, key: string, userId: string, load: () => Promise<T>): Entry<T> {
-    const now = performance.now();
+    const now = monotonic();
     const hit = map.get(key);
     if (hit && now - hit.at <= ttlMs) return hit;
     if (map.size >= MAX_ENTRIES) map.clear();

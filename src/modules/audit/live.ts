@@ -19,9 +19,9 @@ export type AuditLive = {
  */
 export async function startAuditLive(
   deps: Pick<Deps, 'db' | 'store' | 'logger' | 'random' | 'clock'>,
-  options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {},
+  options: { relay?: RelayOptions; accessTtlMs?: number; monotonic?: () => number; health?: Partial<FeedHealth> } = {},
 ): Promise<AuditLive> {
-  const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });
+  const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs, monotonic: options.monotonic });
   const feed = createAuditFeed({
     pubsub: deps.store.pubsub,
     logger: deps.logger,
