@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useInstances, createShared, createTestApp, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail, uniqueRequestPrefix } from './support/actions.js';
 import { userRoles } from '../src/modules/roles/tables.js';
 
@@ -19,11 +19,7 @@ async function grantAdmin(app: TestApp, userId: string) {
 }
 
 describe.each(backends())('login lockout (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { GRAPHQL_MAX_ALIASES: '50' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { GRAPHQL_MAX_ALIASES: '50' } });
 
   it('evaluates no more than 10 of 50 concurrent wrong passwords, for known and unknown emails alike', async () => {
     const known = await burst(app, (await signUp(app)).email, 50);
@@ -92,11 +88,7 @@ describe.each(backends())('login lockout (%s)', (backend) => {
 });
 
 describe.each(backends())('hard lock and unlock (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5' } });
 
   it('locks after LOGIN_LOCK_AFTER failures until an admin unlocks, whatever the clock says', async () => {
     const user = await signUp(app);
@@ -127,11 +119,7 @@ describe.each(backends())('hard lock and unlock (%s)', (backend) => {
 });
 
 describe.each(backends())('per-IP limits (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { RATE_LIMITS: 'login.ip=3/1m,register.ip=2/5m' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { RATE_LIMITS: 'login.ip=3/1m,register.ip=2/5m' } });
 
   it('counts logins per IP across accounts and says when to retry', async () => {
     for (let i = 0; i < 3; i++) expectCode(await login(app, uniqueEmail(), WRONG), 'INVALID_CREDENTIALS');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_BOUNDS_MS, bucketOf, percentile, slotKeys } from '../src/modules/analytics/latency.js';
 import { recordAudit } from '../src/modules/audit/service.js';
 import { userRoles } from '../src/modules/roles/tables.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createInstances, type TestApp, useTestApp } from './support/app.js';
 import { expectCode, expectOk, login, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const HOUR = 3_600_000;
@@ -95,11 +95,7 @@ describe('latency histograms', () => {
 
 describe.each(backends())('analytics (%s)', (backend) => {
   describe('access and windows', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend));
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend);
     const { analytics, analyticsOk, signUpAdmin } = setup(() => app);
 
     it('is FORBIDDEN to a plain user and UNAUTHENTICATED to an anonymous caller', async () => {
@@ -134,11 +130,7 @@ describe.each(backends())('analytics (%s)', (backend) => {
   });
 
   describe('counts', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend), { env: LONG_TOKENS });
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend, { env: LONG_TOKENS });
     const { analyticsOk, signUpAdmin, mfaChallenge } = setup(() => app);
 
     it('counts registrations, logins and MFA challenges in [since, until) from the audit trail', async () => {
@@ -178,11 +170,7 @@ describe.each(backends())('analytics (%s)', (backend) => {
   });
 
   describe('latency', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend), { env: LONG_TOKENS });
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend, { env: LONG_TOKENS });
     const { analyticsOk, signUpAdmin } = setup(() => app);
 
     it('reports every query and mutation by root field, with its count and ordered percentiles', async () => {

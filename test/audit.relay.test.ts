@@ -6,7 +6,7 @@ import { recordAudit } from '../src/modules/audit/service.js';
 import type { Store } from '../src/shared/store.js';
 import { createMemoryStore } from '../src/shared/store-memory.js';
 import { createRedisStore } from '../src/shared/store-redis.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createInstances, type TestApp, useTestApp } from './support/app.js';
 import { login, signUp } from './support/actions.js';
 import { grantAdmin, subscribeSse, subscribeWs, waitForSubscribers, type Received } from './support/audit.js';
 
@@ -65,11 +65,7 @@ describe.each(backends())('store leases (%s)', (backend) => {
 });
 
 describe.each(backends())('audit relay (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('publishes every row of concurrent transactions exactly once, and nothing of a rolled-back one', async () => {
     const tap = await tapChannel(app.deps.store);
@@ -118,12 +114,10 @@ describe.each(backends())('audit relay (%s)', (backend) => {
 });
 
 describe.runIf(backends().includes('real'))('audit relay held back (real)', () => {
-  let app: TestApp;
+  const app = useTestApp('real');
   beforeAll(async () => {
-    app = await createTestApp(await createShared('real'));
     await app.deps.audit.relay.stop();
   });
-  afterAll(() => app?.close());
 
   it('holds committed events back while an older transaction runs, says so, and publishes both in order', async () => {
     const tap = await tapChannel(app.deps.store);

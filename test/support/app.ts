@@ -158,6 +158,35 @@ export async function createTestApp(
   };
 }
 
+/**
+ * The app of a describe block (`describe.each(backends())`): opened in beforeAll on a fresh
+ * Shared of `backend` (hooks registered after this call run after it opens), closed in afterAll.
+ * Returns a stand-in that forwards to the app once it is open, so hooks and tests use it as the
+ * app itself; touching it before beforeAll throws. `env` may be a function, for settings known
+ * only in an earlier beforeAll (a stub's URL).
+ */
+export function useTestApp(
+  backend: Backend,
+  options: { env?: Record<string, string> | (() => Record<string, string>); clock?: TestClock; dataDir?: string } = {},
+): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    const env = typeof options.env === 'function' ? options.env() : options.env;
+    current = await createTestApp(await createShared(backend, options.dataDir), { env, clock: options.clock });
+  });
+  afterAll(() => current?.close());
+  const open = (): TestApp => {
+    if (!current) throw new Error('useTestApp: the app opens in beforeAll; use it in hooks and tests');
+    return current;
+  };
+  return new Proxy({} as TestApp, {
+    // Not a thenable: awaiting the stand-in must not look for `then` on an app not yet open.
+    get: (_, key) => (key === 'then' ? undefined : Reflect.get(open(), key)),
+    set: (_, key, value) => Reflect.set(open(), key, value),
+    has: (_, key) => Reflect.has(open(), key),
+  });
+}
+
 /** The suite's Redis Cluster is running (see global-setup.ts). */
 export function hasRedisCluster(): boolean {
   return !!inject('postgresUrl') && !!inject('redisClusterUrl');
