@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail, uniqueRequestPrefix } from './support/actions.js';
 
 const SECRET = 'siteverify-secret';
@@ -43,15 +43,14 @@ async function loginWith(app: TestApp, email: string, password: string, captchaT
 
 describe.each(backends())('CAPTCHA (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), { env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET } });
-    stub.answer.solvedAt = app.clock.now;
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, { env: () => ({ CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET }) });
+  beforeAll(() => {
+    stub.answer.solvedAt = app.clock.now;
   });
 
   it('asks for a CAPTCHA after 5 failures, before evaluating the password, for known and unknown emails', async () => {
@@ -120,17 +119,14 @@ describe.each(backends())('CAPTCHA (%s)', (backend) => {
 
 describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), {
-      env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' },
-    });
-    stub.answer.solvedAt = app.clock.now;
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, { env: () => ({ CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' }) });
+  beforeAll(() => {
+    stub.answer.solvedAt = app.clock.now;
   });
 
   it('needs a CAPTCHA on every register and login', async () => {
@@ -150,22 +146,19 @@ describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
 
 describe.each(backends())('CAPTCHA answer checks (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), {
-      env: {
-        CAPTCHA_VERIFY_URL: stub.url,
-        CAPTCHA_SECRET: SECRET,
-        CAPTCHA_REQUIRED_FOR: 'login',
-        CAPTCHA_HOSTNAMES: 'app.test,www.app.test',
-        CAPTCHA_MAX_AGE: '2m',
-      },
-    });
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, {
+    env: () => ({
+      CAPTCHA_VERIFY_URL: stub.url,
+      CAPTCHA_SECRET: SECRET,
+      CAPTCHA_REQUIRED_FOR: 'login',
+      CAPTCHA_HOSTNAMES: 'app.test,www.app.test',
+      CAPTCHA_MAX_AGE: '2m',
+    }),
   });
   const attempt = () => loginWith(app, uniqueEmail(), PASSWORD, 'good');
   const reset = () => Object.assign(stub.answer, { hostname: 'app.test', action: undefined, solvedAt: app.clock.now });

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../src/modules/audit/service.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectOk, login, logout, signIn, signUp, type Tokens } from './support/actions.js';
 import {
   grantAdmin,
@@ -15,18 +15,16 @@ import {
 } from './support/audit.js';
 
 describe.each(backends())('auditEvents subscription (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   const open: Received[] = [];
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((r) => r.close()));
     await waitForSubscribers(app, 0);
   });
-  afterAll(() => app?.close());
 
   const track = <T extends Received>(received: T): T => (open.push(received), received);
   const ws = (token: string, filter?: Record<string, unknown>) => track(subscribeWs(url, token, filter));
