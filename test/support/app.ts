@@ -159,32 +159,43 @@ export async function createTestApp(
 }
 
 /**
- * The app of a describe block (`describe.each(backends())`): opened in beforeAll on a fresh
- * Shared of `backend` (hooks registered after this call run after it opens), closed in afterAll.
- * Returns a stand-in that forwards to the app once it is open, so hooks and tests use it as the
- * app itself; touching it before beforeAll throws. `env` may be a function, for settings known
- * only in an earlier beforeAll (a stub's URL).
+ * A fixture of a describe block: opened in beforeAll (hooks registered after this call run after
+ * it opens), closed in afterAll. Returns a stand-in that forwards to the fixture once it is open,
+ * so hooks and tests use it as the fixture itself; touching it before beforeAll throws.
+ */
+export function useFixture<T extends object>(open: () => Promise<T>, close: (fixture: T) => Promise<void>): T {
+  let current: T | undefined;
+  beforeAll(async () => {
+    current = await open();
+  });
+  afterAll(() => (current ? close(current) : undefined));
+  const opened = (): T => {
+    if (!current) throw new Error('useFixture: it opens in beforeAll; use it in hooks and tests');
+    return current;
+  };
+  return new Proxy({} as T, {
+    // Not a thenable: awaiting the stand-in must not look for `then` on a fixture not yet open.
+    get: (_, key) => (key === 'then' ? undefined : Reflect.get(opened(), key)),
+    set: (_, key, value) => Reflect.set(opened(), key, value),
+    has: (_, key) => Reflect.has(opened(), key),
+  });
+}
+
+/**
+ * The app of a describe block (`describe.each(backends())`), on a fresh Shared of `backend`; see
+ * useFixture. `env` may be a function, for settings known only in an earlier beforeAll (a stub's URL).
  */
 export function useTestApp(
   backend: Backend,
   options: { env?: Record<string, string> | (() => Record<string, string>); clock?: TestClock; dataDir?: string } = {},
 ): TestApp {
-  let current: TestApp | undefined;
-  beforeAll(async () => {
-    const env = typeof options.env === 'function' ? options.env() : options.env;
-    current = await createTestApp(await createShared(backend, options.dataDir), { env, clock: options.clock });
-  });
-  afterAll(() => current?.close());
-  const open = (): TestApp => {
-    if (!current) throw new Error('useTestApp: the app opens in beforeAll; use it in hooks and tests');
-    return current;
-  };
-  return new Proxy({} as TestApp, {
-    // Not a thenable: awaiting the stand-in must not look for `then` on an app not yet open.
-    get: (_, key) => (key === 'then' ? undefined : Reflect.get(open(), key)),
-    set: (_, key, value) => Reflect.set(open(), key, value),
-    has: (_, key) => Reflect.has(open(), key),
-  });
+  return useFixture(
+    async () => {
+      const env = typeof options.env === 'function' ? options.env() : options.env;
+      return createTestApp(await createShared(backend, options.dataDir), { env, clock: options.clock });
+    },
+    (app) => app.close(),
+  );
 }
 
 /** The suite's Redis Cluster is running (see global-setup.ts). */
