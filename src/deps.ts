@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
 import { createCaptchaVerifier, type CaptchaVerifier } from './modules/abuse/captcha.js';
@@ -30,6 +31,8 @@ export type Ports = {
   db: Db;
   store: Store;
   clock: Clock;
+  /** The monotonic clock of real-time bounds (live-audit access cache, unknown-kid reloads); tests move theirs. */
+  monotonic: () => number;
   random: Random;
   hasher: PasswordHasher;
   keys: KeyRing;
@@ -59,6 +62,11 @@ export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | '
   storePrefix?: string;
   /** Waits between delivery attempts of a mail or SMS (tests shorten them). */
   messageRetryDelaysMs?: number[];
+  /**
+   * The monotonic clock of real-time bounds (the subscriber access cache, the unknown-kid reload
+   * throttle), so tests can move it instead of sleeping. @default performance.now
+   */
+  monotonic?: () => number;
 };
 
 /** Builds the ports: opens the database (and migrates it), the store and the key ring. Starts no background service. */
@@ -66,6 +74,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const logger =
     overrides.logger ?? createLogger({ level: config.logLevel, pretty: wantsPrettyLogs({ isProduction: config.isProduction, isTTY: process.stdout.isTTY }) });
   const clock = overrides.clock ?? systemClock;
+  const monotonic = overrides.monotonic ?? (() => performance.now());
   const random = overrides.random ?? systemRandom;
   const hasher = overrides.hasher ?? createArgon2Hasher();
   const database =
@@ -96,6 +105,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       logger,
       pubsub: store.pubsub,
       accessTokenTtlMs: config.accessTokenTtlMs,
+      monotonic,
     });
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
@@ -124,6 +134,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       db: database.db,
       store,
       clock,
+      monotonic,
       random,
       hasher,
       keys,

@@ -9,7 +9,7 @@ import { startAuditLive } from './modules/audit/live.js';
  */
 export async function startServices(ports: Ports): Promise<Deps> {
   // First: it resolves after the relay's first attempt to lead, so events committed from here on are published.
-  const audit = await startAuditLive(ports);
+  const audit = await startAuditLive(ports, { monotonic: ports.monotonic });
   ports.latency.start();
   ports.messages.start();
   return { ...ports, audit };

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
-import { auditRows, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail } from './support/actions.js';
+import { backends, type TestApp, useTestApp } from './support/app.js';
+import { auditRows, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail, uniqueRequestPrefix } from './support/actions.js';
 
 const SECRET = 'siteverify-secret';
 
@@ -37,21 +37,21 @@ async function startSiteverify() {
 
 const WRONG = 'definitely not the password';
 
-async function loginWith(app: TestApp, email: string, password: string, captchaToken?: string) {
-  return app.gql(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, { input: { email, password, captchaToken } });
+async function loginWith(app: TestApp, email: string, password: string, captchaToken?: string, headers?: Record<string, string>) {
+  return app.gql(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, { input: { email, password, captchaToken } }, { headers });
 }
 
 describe.each(backends())('CAPTCHA (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), { env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET } });
-    stub.answer.solvedAt = app.clock.now;
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, { env: () => ({ CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET }) });
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: runs after useTestApp's hook has opened the app
+  beforeAll(() => {
+    stub.answer.solvedAt = app.clock.now;
   });
 
   it('asks for a CAPTCHA after 5 failures, before evaluating the password, for known and unknown emails', async () => {
@@ -108,27 +108,27 @@ describe.each(backends())('CAPTCHA (%s)', (backend) => {
   it('records captcha.failed without the token', async () => {
     const email = uniqueEmail('audit');
     for (let i = 0; i < 5; i++) await login(app, email, WRONG);
-    await loginWith(app, email, PASSWORD, 'bad-token-value');
-    const rows = await auditRows(app, { action: 'captcha.failed' });
-    expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.at(-1)).toMatchObject({ outcome: 'FAILURE', metadata: { operation: 'login' } });
+    const prefix = uniqueRequestPrefix('captcha');
+    expectCode(await loginWith(app, email, PASSWORD, 'bad-token-value', { 'x-request-id': `${prefix}0` }), 'CAPTCHA_INVALID');
+    // This request's rows only: an earlier test's captcha.failed cannot stand in for it.
+    const rows = await auditRows(app, { action: 'captcha.failed', requestIdPrefix: prefix });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'FAILURE', metadata: { operation: 'login' } });
     expect(JSON.stringify(rows)).not.toContain('bad-token-value');
   });
 });
 
 describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), {
-      env: { CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' },
-    });
-    stub.answer.solvedAt = app.clock.now;
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, { env: () => ({ CAPTCHA_VERIFY_URL: stub.url, CAPTCHA_SECRET: SECRET, CAPTCHA_REQUIRED_FOR: 'register,login' }) });
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: runs after useTestApp's hook has opened the app
+  beforeAll(() => {
+    stub.answer.solvedAt = app.clock.now;
   });
 
   it('needs a CAPTCHA on every register and login', async () => {
@@ -148,22 +148,19 @@ describe.each(backends())('CAPTCHA always required (%s)', (backend) => {
 
 describe.each(backends())('CAPTCHA answer checks (%s)', (backend) => {
   let stub: Awaited<ReturnType<typeof startSiteverify>>;
-  let app: TestApp;
   beforeAll(async () => {
     stub = await startSiteverify();
-    app = await createTestApp(await createShared(backend), {
-      env: {
-        CAPTCHA_VERIFY_URL: stub.url,
-        CAPTCHA_SECRET: SECRET,
-        CAPTCHA_REQUIRED_FOR: 'login',
-        CAPTCHA_HOSTNAMES: 'app.test,www.app.test',
-        CAPTCHA_MAX_AGE: '2m',
-      },
-    });
   });
-  afterAll(async () => {
-    await app?.close();
-    await stub?.close();
+  afterAll(() => stub?.close());
+  // Opened after the stub (its URL is known only then), closed before it.
+  const app = useTestApp(backend, {
+    env: () => ({
+      CAPTCHA_VERIFY_URL: stub.url,
+      CAPTCHA_SECRET: SECRET,
+      CAPTCHA_REQUIRED_FOR: 'login',
+      CAPTCHA_HOSTNAMES: 'app.test,www.app.test',
+      CAPTCHA_MAX_AGE: '2m',
+    }),
   });
   const attempt = () => loginWith(app, uniqueEmail(), PASSWORD, 'good');
   const reset = () => Object.assign(stub.answer, { hostname: 'app.test', action: undefined, solvedAt: app.clock.now });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { clientIp } from '../src/shared/client-ip.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, AUTH_FIELDS, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 
 describe('clientIp', () => {
@@ -43,18 +43,12 @@ async function loginVia(url: string, email: string, password: string, forwardedF
 }
 
 describe.each(backends())('client IP behind a proxy (%s)', (backend) => {
-  let trusting: TestApp;
-  let direct: TestApp;
+  const env = { RATE_LIMITS: 'login.ip=2/1m' };
+  const trusting = useTestApp(backend, { env: { ...env, TRUST_PROXY: '1' } });
+  const direct = useTestApp(backend, { env });
   let urls: { trusting: string; direct: string };
   beforeAll(async () => {
-    const env = { RATE_LIMITS: 'login.ip=2/1m' };
-    trusting = await createTestApp(await createShared(backend), { env: { ...env, TRUST_PROXY: '1' } });
-    direct = await createTestApp(await createShared(backend), { env });
     urls = { trusting: await trusting.listen(), direct: await direct.listen() };
-  });
-  afterAll(async () => {
-    await trusting?.close();
-    await direct?.close();
   });
 
   it('records and limits the forwarded client with TRUST_PROXY=1', async () => {
@@ -81,14 +75,10 @@ describe.each(backends())('client IP behind a proxy (%s)', (backend) => {
 });
 
 describe.each(backends())('client IP behind a proxy in a trusted range (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend, { env: { TRUST_PROXY: '127.0.0.0/8, 10.0.0.0/8' } });
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { TRUST_PROXY: '127.0.0.0/8, 10.0.0.0/8' } });
     url = await app.listen();
-  });
-  afterAll(async () => {
-    await app?.close();
   });
 
   it('regression: records the client left of proxies matched by TRUST_PROXY CIDR ranges', async () => {

@@ -3,7 +3,7 @@ import { getGraphQLRateLimiter } from '@envelop/rate-limiter/get-graphql-rate-li
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { countWindowCall } from '../src/shared/rate-limit.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, codeOf, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 
 const WRONG = 'definitely not the password';
@@ -17,13 +17,9 @@ const aliased = (n: number) =>
  * X-Forwarded-For), so the tests share one app but not a bucket.
  */
 describe.each(backends())('field rate limits (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend, { env: { TRUST_PROXY: 'true', RATE_LIMITS: 'login.ip=5/1m,register.ip=5/5m,verify.ip=5/1m' } });
   let ip = 0;
   const from = () => ({ 'x-forwarded-for': `198.51.100.${++ip}` });
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { TRUST_PROXY: 'true', RATE_LIMITS: 'login.ip=5/1m,register.ip=5/5m,verify.ip=5/1m' } });
-  });
-  afterAll(() => app?.close());
 
   it('regression: of 30 concurrent logins with max 5, exactly 5 are evaluated; retryAfter set, one audit row', async () => {
     const headers = from();

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
-import { auditRows, codeOf, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail } from './support/actions.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useInstances, createShared, createTestApp, type TestApp, useTestApp } from './support/app.js';
+import { auditRows, codeOf, expectCode, expectOk, login, PASSWORD, register, signUp, uniqueEmail, uniqueRequestPrefix } from './support/actions.js';
 import { userRoles } from '../src/modules/roles/tables.js';
 
 const WRONG = 'definitely not the password';
@@ -19,11 +19,7 @@ async function grantAdmin(app: TestApp, userId: string) {
 }
 
 describe.each(backends())('login lockout (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { GRAPHQL_MAX_ALIASES: '50' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { GRAPHQL_MAX_ALIASES: '50' } });
 
   it('evaluates no more than 10 of 50 concurrent wrong passwords, for known and unknown emails alike', async () => {
     const known = await burst(app, (await signUp(app)).email, 50);
@@ -39,13 +35,19 @@ describe.each(backends())('login lockout (%s)', (backend) => {
 
   it('evaluates no more than the limit of 30 aliased wrong logins in one request', async () => {
     const user = await signUp(app);
-    const before = app.hasher.calls.verify;
-    const result = await app.gql(`mutation($email: String!, $password: String!) { ${aliases(30)} }`, { email: user.email, password: WRONG });
-    // A failed non-null mutation field ends the serial execution, so the flood stops even sooner.
-    const evaluated = app.hasher.calls.verify - before;
-    expect(evaluated).toBeGreaterThanOrEqual(1);
-    expect(evaluated).toBeLessThanOrEqual(10);
-    expect(result.errors?.length).toBeGreaterThanOrEqual(1);
+    const flood = () => app.gql(`mutation($email: String!, $password: String!) { ${aliases(30)} }`, { email: user.email, password: WRONG });
+    let before = app.hasher.calls.verify;
+    const first = await flood();
+    // A failed non-null mutation field ends the serial execution: exactly one password is checked.
+    expect(app.hasher.calls.verify - before).toBe(1);
+    expect(first.errors?.map((e) => [e.extensions.code, e.path])).toEqual([['INVALID_CREDENTIALS', ['a0']]]);
+    // With the streak at LOGIN_DELAY_AFTER (10: this request's failure and 9 more), the next
+    // flood is refused before any password is checked.
+    for (let i = 0; i < 9; i++) expectCode(await login(app, user.email, WRONG), 'INVALID_CREDENTIALS');
+    before = app.hasher.calls.verify;
+    const refused = await flood();
+    expect(app.hasher.calls.verify - before).toBe(0);
+    expect(refused.errors?.map((e) => [e.extensions.code, e.path])).toEqual([['RATE_LIMITED', ['a0']]]);
   });
 
   it('makes each attempt after the 10th wait longer: retryAfter 1, 2, 4 s', async () => {
@@ -67,19 +69,26 @@ describe.each(backends())('login lockout (%s)', (backend) => {
 
   it('records rate_limit.exceeded once when the delays start', async () => {
     const email = uniqueEmail('streak');
-    for (let i = 0; i < 12; i++) await login(app, email, WRONG);
-    const rows = (await auditRows(app, { action: 'rate_limit.exceeded' })).filter((r) => r.metadata?.limit === 'login.delayed');
-    expect(rows.length).toBeGreaterThanOrEqual(1);
+    const prefix = uniqueRequestPrefix('streak');
+    let n = 0;
+    const attempt = () => login(app, email, WRONG, { 'x-request-id': `${prefix}${n++}` });
+    for (let i = 0; i < 10; i++) expectCode(await attempt(), 'INVALID_CREDENTIALS');
+    // The streak goes on through three delays: refused while each runs, evaluated after it.
+    for (const wait of [1, 2, 4]) {
+      expectCode(await attempt(), 'RATE_LIMITED');
+      app.clock.advance(wait * 1000);
+      expectCode(await attempt(), 'INVALID_CREDENTIALS');
+    }
+    // Only this test's requests, and every row they wrote: one, on the 10th attempt (the last
+    // before the first delay).
+    const rows = await auditRows(app, { action: 'rate_limit.exceeded', requestIdPrefix: prefix });
+    expect(rows.map((r) => [r.requestId, r.metadata?.limit])).toEqual([[`${prefix}9`, 'login.delayed']]);
     expect(JSON.stringify(rows)).not.toContain(email);
   });
 });
 
 describe.each(backends())('hard lock and unlock (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5' } });
 
   it('locks after LOGIN_LOCK_AFTER failures until an admin unlocks, whatever the clock says', async () => {
     const user = await signUp(app);
@@ -110,11 +119,7 @@ describe.each(backends())('hard lock and unlock (%s)', (backend) => {
 });
 
 describe.each(backends())('per-IP limits (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { RATE_LIMITS: 'login.ip=3/1m,register.ip=2/5m' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { RATE_LIMITS: 'login.ip=3/1m,register.ip=2/5m' } });
 
   it('counts logins per IP across accounts and says when to retry', async () => {
     for (let i = 0; i < 3; i++) expectCode(await login(app, uniqueEmail(), WRONG), 'INVALID_CREDENTIALS');

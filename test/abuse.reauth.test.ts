@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, PASSWORD, signUp } from './support/actions.js';
 import { REGENERATE, REMOVE, signUpWithTotp, wrongTotp } from './support/mfa.js';
 
@@ -11,11 +11,7 @@ const WRONG = 'a guessed password 0001';
  * (reauth.account, 10 per 15 minutes by default), audited as password.reauth_failed.
  */
 describe.each(backends())('re-authentication throttling (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   const changePassword = (token: string, current: string) =>
     app.gql(

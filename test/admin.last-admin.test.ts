@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type Backend, type GqlResult } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, type GqlResult, useTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, uniqueEmail, type Tokens } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';
@@ -11,8 +11,7 @@ const DELETE_USER = `mutation($id: ID!) { deleteUser(id: $id) }`;
 const DELETE_ACCOUNT = `mutation($p: String!) { deleteAccount(password: $p) }`;
 const ENABLED_ADMINS = `{ users(filter: { role: "admin", disabled: false }) { totalCount nodes { id } } }`;
 
-async function setup(backend: Backend) {
-  const app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
+async function setup(app: TestApp) {
   const root = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
   const as = (who: Tokens) => (query: string, variables?: Record<string, unknown>) => app.gql(query, variables, { token: who.accessToken });
   return {
@@ -40,14 +39,14 @@ function oneWinner(results: [GqlResult, GqlResult]): { winner: 0 | 1; refusedWit
 }
 
 describe.each(backends())('the last enabled admin, on every path and under concurrency (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   /** The one enabled admin between rounds. */
   let current: Tokens;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
     current = t.root;
   });
-  afterAll(() => t?.app.close());
 
   it("regression: the only admin's deleteAccount is refused (BAD_USER_INPUT) and the account stays intact", async () => {
     expect(await t.enabledAdmins(t.root)).toEqual([t.root.userId]);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type Backend } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, useTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';
@@ -14,8 +14,7 @@ const REVOKE = `mutation($id: ID!) { revokeUserSessions(id: $id) }`;
 const USER = `query($id: ID!) { user(id: $id) { id email } }`;
 
 /** A fresh app whose ADMIN_* settings made an admin, signed in, and actions as that admin. */
-async function setup(backend: Backend) {
-  const app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
+async function setup(app: TestApp) {
   const admin = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
   const asAdmin = (query: string, variables?: Record<string, unknown>, token = admin.accessToken) => app.gql(query, variables, { token });
   return {
@@ -28,11 +27,11 @@ async function setup(backend: Backend) {
 }
 
 describe.each(backends())('admin manages users (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   it('createUser with a password: the user can sign in; audited as admin.user_created with the actor', async () => {
     const email = uniqueEmail('made');
@@ -145,11 +144,11 @@ describe.each(backends())('admin manages users (%s)', (backend) => {
 });
 
 describe.each(backends())('the last enabled admin (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   it('cannot be disabled, demoted or deleted while alone; can once a second enabled admin exists', async () => {
     const a = t.admin.userId;

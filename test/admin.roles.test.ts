@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, createTestClock, type Backend, type TestApp } from './support/app.js';
+import { backends, createShared, createTestApp, createTestClock, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';
@@ -32,18 +32,17 @@ function actions(app: TestApp, adminToken: string) {
   };
 }
 
-async function setup(backend: Backend) {
-  const app = await createTestApp(await createShared(backend), { env: ADMIN_ENV });
+async function setup(app: TestApp) {
   const adminTokens = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
   return { app, adminTokens, ...actions(app, adminTokens.accessToken) };
 }
 
 describe.each(backends())('roles and caps (%s)', (backend) => {
+  const app = useTestApp(backend, { env: ADMIN_ENV });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   it('lists the built-in user (no caps) and admin (every cap) roles', async () => {
     const roles = expectOk(await t.admin(ROLES)).roles;
@@ -127,11 +126,11 @@ describe.each(backends())('roles and caps (%s)', (backend) => {
 });
 
 describe.each(backends())('least privilege (%s)', (backend) => {
+  const app = useTestApp(backend, { env: ADMIN_ENV });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   it('a delegate can only create roles and grant caps that they hold themselves', async () => {
     await t.upsertRole('delegate', ['roles:write', 'roles:read', 'users:write', 'roles:assign']);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type Backend } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, useTestApp, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';
@@ -19,8 +19,7 @@ type Page = {
 };
 
 /** A fresh app whose ADMIN_* settings made an admin, signed in, and small actions as that admin. */
-async function setup(backend: Backend) {
-  const app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
+async function setup(app: TestApp) {
   const admin = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
   const asAdmin = (query: string, variables?: Record<string, unknown>) => app.gql(query, variables, { token: admin.accessToken });
   return {
@@ -37,16 +36,16 @@ const ids = (page: Page) => page.nodes.map((n) => n.id).sort();
 const cursor = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 describe.each(backends())('admin fields are refused to plain users (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   let plain: Tokens;
   let other: Tokens;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
     plain = await signUp(t.app);
     other = await signUp(t.app);
     expectOk(await t.asAdmin(UPSERT_ROLE, { name: 'spare', caps: ['users:read'] }));
   });
-  afterAll(() => t?.app.close());
 
   // Each call aims at a real target, so a missing check would act instead of failing on a lookup.
   const calls: Array<[string, string, () => Record<string, unknown>]> = [
@@ -88,11 +87,11 @@ describe.each(backends())('admin fields are refused to plain users (%s)', (backe
 });
 
 describe.each(backends())('users: search and filters (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   it('search matches email or name case-insensitively, with % and _ as literal characters', async () => {
     const tag = `t${randomUUID().slice(0, 8)}`;
@@ -144,12 +143,12 @@ describe.each(backends())('users: search and filters (%s)', (backend) => {
 });
 
 describe.each(backends())('users: pagination (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
     await Promise.all(Array.from({ length: 30 }, () => t.createUser({})));
   });
-  afterAll(() => t?.app.close());
 
   it('first: 7 visits every user exactly once while others register between pages', async () => {
     // The clock stands still, so every row shares created_at: the order rests on the id tie-breaker.
@@ -194,11 +193,11 @@ describe.each(backends())('users: pagination (%s)', (backend) => {
 });
 
 describe.each(backends())('usersOverview (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let t: Awaited<ReturnType<typeof setup>>;
   beforeAll(async () => {
-    t = await setup(backend);
+    t = await setup(app);
   });
-  afterAll(() => t?.app.close());
 
   const overview = async (token: string) => {
     const o = expectOk(await t.app.gql(OVERVIEW, {}, { token })).usersOverview;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_BOUNDS_MS, bucketOf, percentile, slotKeys } from '../src/modules/analytics/latency.js';
+import { BUCKET_BOUNDS_MS, findBucket, computePercentile, slotKeys } from '../src/modules/analytics/latency.js';
 import { recordAudit } from '../src/modules/audit/service.js';
 import { userRoles } from '../src/modules/roles/tables.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createInstances, type TestApp, useTestApp } from './support/app.js';
 import { expectCode, expectOk, login, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const HOUR = 3_600_000;
@@ -61,29 +61,29 @@ const byOperation = (a: Analytics) => Object.fromEntries(a.latency.map((l) => [l
 
 describe('latency histograms', () => {
   it('puts a duration in the first bucket whose bound holds it, slow ones in the overflow bucket', () => {
-    expect(bucketOf(0)).toBe(0);
-    expect(bucketOf(0.5)).toBe(0);
-    expect(bucketOf(0.51)).toBe(1);
-    expect(bucketOf(1)).toBe(4);
-    for (const [i, bound] of BUCKET_BOUNDS_MS.entries()) expect(bucketOf(bound)).toBe(i);
+    expect(findBucket(0)).toBe(0);
+    expect(findBucket(0.5)).toBe(0);
+    expect(findBucket(0.51)).toBe(1);
+    expect(findBucket(1)).toBe(4);
+    for (const [i, bound] of BUCKET_BOUNDS_MS.entries()) expect(findBucket(bound)).toBe(i);
     expect(BUCKET_BOUNDS_MS.at(-1)).toBeGreaterThanOrEqual(30_000);
-    expect(bucketOf(10 * 60_000)).toBe(BUCKET_BOUNDS_MS.length);
+    expect(findBucket(10 * 60_000)).toBe(BUCKET_BOUNDS_MS.length);
   });
 
   it('estimates percentiles within one bucket width (~19%)', () => {
     const counts = new Array<number>(BUCKET_BOUNDS_MS.length + 1).fill(0);
-    for (let ms = 1; ms <= 1000; ms++) counts[bucketOf(ms)]!++;
+    for (let ms = 1; ms <= 1000; ms++) counts[findBucket(ms)]!++;
     for (const [p, exact] of [
       [0.5, 500],
       [0.95, 950],
       [0.99, 990],
     ] as const) {
-      expect(percentile(counts, p)).toBeGreaterThan(exact / 1.19);
-      expect(percentile(counts, p)).toBeLessThan(exact * 1.19);
+      expect(computePercentile(counts, p)).toBeGreaterThan(exact / 1.19);
+      expect(computePercentile(counts, p)).toBeLessThan(exact * 1.19);
     }
     const slow = new Array<number>(BUCKET_BOUNDS_MS.length + 1).fill(0);
     slow[BUCKET_BOUNDS_MS.length] = 1;
-    expect(percentile(slow, 0.5)).toBe(BUCKET_BOUNDS_MS.at(-1));
+    expect(computePercentile(slow, 0.5)).toBe(BUCKET_BOUNDS_MS.at(-1));
   });
 
   it('reads a window from whole hours and the minutes at its edges', () => {
@@ -95,11 +95,7 @@ describe('latency histograms', () => {
 
 describe.each(backends())('analytics (%s)', (backend) => {
   describe('access and windows', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend));
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend);
     const { analytics, analyticsOk, signUpAdmin } = setup(() => app);
 
     it('is FORBIDDEN to a plain user and UNAUTHENTICATED to an anonymous caller', async () => {
@@ -134,11 +130,7 @@ describe.each(backends())('analytics (%s)', (backend) => {
   });
 
   describe('counts', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend), { env: LONG_TOKENS });
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend, { env: LONG_TOKENS });
     const { analyticsOk, signUpAdmin, mfaChallenge } = setup(() => app);
 
     it('counts registrations, logins and MFA challenges in [since, until) from the audit trail', async () => {
@@ -178,11 +170,7 @@ describe.each(backends())('analytics (%s)', (backend) => {
   });
 
   describe('latency', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await createTestApp(await createShared(backend), { env: LONG_TOKENS });
-    });
-    afterAll(() => app?.close());
+    const app = useTestApp(backend, { env: LONG_TOKENS });
     const { analyticsOk, signUpAdmin } = setup(() => app);
 
     it('reports every query and mutation by root field, with its count and ordered percentiles', async () => {

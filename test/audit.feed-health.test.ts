@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { signUp } from './support/actions.js';
 import { grantAdmin, subscribeWs, waitForSubscribers } from './support/audit.js';
 
 describe.each(backends())('live audit events when the store stops answering (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
-  afterAll(() => app?.close());
 
   it('regression: an open subscription ends with INTERNAL_SERVER_ERROR instead of waiting forever, and a new one works once the store answers', async () => {
     const admin = await signUp(app);

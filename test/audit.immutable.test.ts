@@ -1,20 +1,18 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectOk, login, signUp } from './support/actions.js';
 import { grantAdmin, waitForSubscribers, wsClient } from './support/audit.js';
 
 const OWN_EVENTS = `query($a: [String!]) { auditLogs(filter: { actions: $a }, first: 5) { nodes { action requestId } } }`;
 
 describe.each(backends())('audit trail: append-only, with request ids (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
-  afterAll(() => app?.close());
 
   /** The message of the error a statement fails with, run on the service's own database handle. */
   const refusal = (statement: ReturnType<typeof sql>) =>

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditAction } from '../src/modules/audit/actions.js';
 import { parseAuditFilter } from '../src/modules/audit/filter.js';
 import { auditEventsQuery } from '../src/modules/audit/queries.js';
 import { recordAudit } from '../src/modules/audit/service.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, type TestApp, useTestApp } from './support/app.js';
 import { expectCode, expectOk, login, logout, signUp, type Tokens } from './support/actions.js';
 import { EVENT_FIELDS, grantAdmin, type AuditEventJson } from './support/audit.js';
 
@@ -54,11 +54,7 @@ function expectNewestFirst(nodes: AuditEventJson[]) {
 }
 
 describe.each(backends())('auditLogs (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
   const { auditLogs, page, allPages, record, admin } = setup(() => app);
 
   it('without audit:read, shows only events about the caller; a filter naming someone else matches nothing', async () => {

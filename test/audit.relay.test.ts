@@ -6,7 +6,7 @@ import { recordAudit } from '../src/modules/audit/service.js';
 import type { Store } from '../src/shared/store.js';
 import { createMemoryStore } from '../src/shared/store-memory.js';
 import { createRedisStore } from '../src/shared/store-redis.js';
-import { backends, createInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createInstances, createTestClock, type TestApp, useTestApp } from './support/app.js';
 import { login, signUp } from './support/actions.js';
 import { grantAdmin, subscribeSse, subscribeWs, waitForSubscribers, type Received } from './support/audit.js';
 
@@ -24,9 +24,12 @@ const record = (deps: Pick<Deps, 'clock' | 'random' | 'db'>, userId: string) =>
 
 describe.each(backends())('store leases (%s)', (backend) => {
   const stores: Store[] = [];
+  // The memory store reads an injected clock, moved by `pass`; Redis expires keys on its own clock.
+  const clock = createTestClock();
+  const pass = (ms: number) => (backend === 'real' ? sleep(ms) : clock.advance(ms));
   const open = () => {
     const prefix = `lease-test:${randomUUID()}:`;
-    const make = () => (backend === 'real' ? createRedisStore({ url: inject('redisUrl'), prefix }) : createMemoryStore());
+    const make = () => (backend === 'real' ? createRedisStore({ url: inject('redisUrl'), prefix }) : createMemoryStore({ now: clock.now }));
     const store = make();
     const twin = backend === 'real' ? make() : store;
     stores.push(...new Set([store, twin]));
@@ -46,7 +49,7 @@ describe.each(backends())('store leases (%s)', (backend) => {
     expect(await store.leases.acquire('l', 'x', 60_000)).toBe(false);
     await twin.leases.release('l', holder);
     expect(await store.leases.acquire('l', 'x', 40)).toBe(true);
-    await sleep(80);
+    await pass(80);
     expect(await twin.leases.acquire('l', 'y', 60_000)).toBe(true);
   });
 
@@ -65,11 +68,7 @@ describe.each(backends())('store leases (%s)', (backend) => {
 });
 
 describe.each(backends())('audit relay (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('publishes every row of concurrent transactions exactly once, and nothing of a rolled-back one', async () => {
     const tap = await tapChannel(app.deps.store);
@@ -90,7 +89,9 @@ describe.each(backends())('audit relay (%s)', (backend) => {
       .catch(() => undefined);
     const after = (await record(app.deps, userId)).id;
     await expect.poll(() => tap.ids.includes(after), { timeout: 5_000 }).toBe(true);
-    await sleep(200);
+    // Published in commit order: once a later row is heard, a repeat of an earlier one would be too.
+    const sentinel = (await record(app.deps, userId)).id;
+    await expect.poll(() => tap.ids.includes(sentinel), { timeout: 5_000 }).toBe(true);
     const mine = tap.ids.filter((id) => [...ids, after, rolledBack].includes(id));
     expect(mine.sort()).toEqual([...ids, after].sort());
     await tap.stop();
@@ -118,12 +119,10 @@ describe.each(backends())('audit relay (%s)', (backend) => {
 });
 
 describe.runIf(backends().includes('real'))('audit relay held back (real)', () => {
-  let app: TestApp;
+  const app = useTestApp('real');
   beforeAll(async () => {
-    app = await createTestApp(await createShared('real'));
     await app.deps.audit.relay.stop();
   });
-  afterAll(() => app?.close());
 
   it('holds committed events back while an older transaction runs, says so, and publishes both in order', async () => {
     const tap = await tapChannel(app.deps.store);
@@ -195,7 +194,9 @@ describe.runIf(backends().includes('real'))('live audit events across instances 
       await sleep(50);
     }
     await expect.poll(() => tap.ids.filter((id) => ids.includes(id)).length, { timeout: 5_000 }).toBe(ids.length);
-    await sleep(300);
+    // Published in commit order: once a later row is heard, a repeat of an earlier one would be too.
+    const sentinel = (await record(a.deps, userId)).id;
+    await expect.poll(() => tap.ids.includes(sentinel), { timeout: 5_000 }).toBe(true);
     expect(tap.ids.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
     expect([a, b].filter((x) => x.deps.audit.relay.leading)).toEqual([[a, b].find((x) => x !== leader)]);
     await tap.stop();

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../src/modules/audit/service.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectOk, login, logout, signIn, signUp, type Tokens } from './support/actions.js';
 import {
   grantAdmin,
@@ -14,26 +14,27 @@ import {
   type Received,
 } from './support/audit.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe.each(backends())('auditEvents subscription (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   const open: Received[] = [];
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((r) => r.close()));
     await waitForSubscribers(app, 0);
   });
-  afterAll(() => app?.close());
 
   const track = <T extends Received>(received: T): T => (open.push(received), received);
   const ws = (token: string, filter?: Record<string, unknown>) => track(subscribeWs(url, token, filter));
   const sse = async (token: string, filter?: Record<string, unknown>) =>
     track(await subscribeSse((_, init) => app.fetch('/graphql', init), url, token, filter));
+  /** Commits one more event and waits until every given subscriber has it (delivery is in commit order). */
+  const settle = async (...received: Received[]) => {
+    const marker = await signUp(app);
+    await Promise.all(received.map((r) => waitForEvent(r, (e) => e.userId === marker.userId)));
+  };
   const admin = async (): Promise<Tokens> => {
     const tokens = await signUp(app);
     await grantAdmin(app, tokens.userId);
@@ -78,9 +79,12 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
       );
       expect(logged.auditLogs.nodes[0]).toEqual(failed);
     }
-    await sleep(200);
-    // Events from before both were listening (the admin's own registration) may differ.
+    // A later event reached both: anything delivered twice before it has arrived by now.
+    await settle(overWs, overSse);
+    // Events from before both were listening (the admin's own registration) may differ. Counted,
+    // not deduplicated: a second delivery of any event fails here.
     const ids = (r: Received) => r.events.filter((e) => e.userId === user.userId).map((e) => e.id);
+    expect(ids(overWs)).toHaveLength(3);
     expect(new Set(ids(overWs)).size).toBe(3);
     expect(ids(overSse)).toEqual(ids(overWs));
   });
@@ -128,9 +132,14 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     await login(app, b.email, 'wrong password');
     await login(app, a.email, 'wrong password');
     await logout(app, a.accessToken);
+    // One more event the filter lets through: once it arrives, the ones before it were judged.
+    await login(app, a.email, 'wrong password again');
     await waitForEvent(everything, (e) => e.action === 'user.logout' && e.userId === a.userId);
-    await sleep(100);
-    expect(filtered.events.map((e) => [e.action, e.userId])).toEqual([['user.login_failed', a.userId]]);
+    await expect.poll(() => filtered.events.length).toBeGreaterThanOrEqual(2);
+    expect(filtered.events.map((e) => [e.action, e.userId])).toEqual([
+      ['user.login_failed', a.userId],
+      ['user.login_failed', a.userId],
+    ]);
   });
 
   it('ends the subscription of a session that logs out, before delivering anything after it', async () => {
@@ -165,8 +174,9 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     await waitForEvent(overWs, (e) => e.userId === user.userId);
     await revokeAdmin(app, subscriber.userId);
     // Answers are cached for at most a second; a role change made through the API (an audited
-    // admin.user_updated) clears them at once, this direct database change cannot.
-    await sleep(1100);
+    // admin.user_updated) clears them at once, this direct database change cannot. The cache
+    // runs on the app's monotonic clock: moved past the TTL instead of slept through.
+    app.clock.advance(1100);
     await login(app, user.email);
     await Promise.all([overWs.ended, overSse.ended]);
     for (const ended of [overWs, overSse]) {
@@ -212,15 +222,24 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     const received = ws(accessToken);
     await waitForSubscribers(app, 1);
     const user = await signUp(app);
-    let slowId = '';
-    // The slow transaction takes its transaction id and sequence value first, then commits last.
+    // The slow transaction takes its transaction id and sequence value first, then commits when
+    // the test lets it: after the login has committed (real), or once the login is queued behind
+    // it (PGlite has one connection). No sleep decides the order.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let recorded!: (id: string) => void;
+    const slowRecorded = new Promise<string>((resolve) => (recorded = resolve));
     const slow = app.deps.db.transaction(async (tx) => {
-      slowId = (await recordAudit(app.deps, tx, { action: 'user.updated', userId: user.userId, meta: { requestId: 't', ip: null, userAgent: null } })).id;
-      await sleep(400);
+      recorded((await recordAudit(app.deps, tx, { action: 'user.updated', userId: user.userId, meta: { requestId: 't', ip: null, userAgent: null } })).id);
+      await gate;
     });
-    await sleep(50);
+    const slowId = await slowRecorded;
     const finished: string[] = [];
-    await Promise.all([login(app, user.email).then(() => finished.push('login')), slow.then(() => finished.push('slow'))]);
+    const loggedIn = login(app, user.email).then(() => finished.push('login'));
+    const committed = slow.then(() => finished.push('slow'));
+    if (backend === 'real') await loggedIn;
+    release();
+    await Promise.all([loggedIn, committed]);
     // Out of order for real: the login took a later sequence value and committed first. (PGlite has
     // one connection, so there the login waits for the slow transaction.)
     const rows = await auditRows(app, { userId: user.userId });
@@ -229,7 +248,7 @@ describe.each(backends())('auditEvents subscription (%s)', (backend) => {
     if (backend === 'real') expect(finished).toEqual(['login', 'slow']);
     await waitForEvent(received, (e) => e.action === 'user.login' && e.userId === user.userId);
     await waitForEvent(received, (e) => e.id === slowId);
-    await sleep(300);
+    await settle(received);
     const mine = received.events.filter((e) => e.userId === user.userId).map((e) => e.action);
     expect(mine).toEqual(['user.registered', 'user.updated', 'user.login']);
   });

@@ -1,8 +1,8 @@
 import { parseSetCookie, type SetCookie } from 'cookie';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { backends, createShared, createTestApp, type GqlResult, type TestApp } from './support/app.js';
+import { backends, type GqlResult, type TestApp, useTestApp } from './support/app.js';
 import { AUTH_FIELDS, auditRows, expectCode, expectOk, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 
 const SECOND = 1000;
@@ -54,11 +54,7 @@ function setup(app: () => TestApp, names = { access: 'access_token', refresh: 'r
 }
 
 describe.each(backends())('token cookies (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
   const { send, cookieHeader, tokenCookies, maxAgeUntil, cookieLogin } = setup(() => app);
 
   it('login with setCookie sets both tokens as HttpOnly, SameSite=Strict, Path=/ cookies living as long as the tokens (no Secure outside production)', async () => {
@@ -206,13 +202,11 @@ describe.each(backends())('token cookies (%s)', (backend) => {
 });
 
 describe.each(backends())('token cookies on a real port: node:http and WebSocket (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
-  afterAll(() => app?.close());
   const { cookieLogin } = setup(() => app);
 
   /** One operation over graphql-ws from a client whose upgrade request carries these headers. */
@@ -266,11 +260,7 @@ describe.each(backends())('token cookies on a real port: node:http and WebSocket
 });
 
 describe.runIf(backends().includes('real'))('token cookies in production (real)', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp('real', { env: { NODE_ENV: 'production' } });
   const names = { access: '__Host-access_token', refresh: '__Host-refresh_token' };
   const { send, cookieHeader, tokenCookies, maxAgeUntil, cookieLogin } = setup(() => app, names);
 

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShared, createTestApp, backends, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 import { users } from '../src/modules/users/tables.js';
 import { eq } from 'drizzle-orm';
 
 describe.each(backends())('login (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('signs in with the right password and the token works on me', async () => {
     const user = await signUp(app);

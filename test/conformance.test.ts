@@ -1,7 +1,7 @@
 import { serverAudits, type AuditResult } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_HEADER } from '../src/graphql/plugins/use-csrf.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 
 /**
  * Audits our CSRF rule must fail (use-csrf.ts): each sends a GET query with no Content-Type and
@@ -24,13 +24,11 @@ async function run(fn: () => Promise<AuditResult>) {
 }
 
 describe.each(backends())('GraphQL over HTTP conformance: graphql-http server audits (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url = '';
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
-  afterAll(() => app?.close());
 
   const plain = serverAudits({ url: () => url, fetchFn: fetch });
   const withHeader = serverAudits({

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, type Backend } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type Backend, useFixture } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, me, PASSWORD, register, signIn, signUp, uniqueEmail } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
 import { latestLinkTo, MANY_PER_RECIPIENT, onlyLinkTo, race, rateLimits, startMessaging } from './support/messages.js';
@@ -19,11 +19,10 @@ async function setup(backend: Backend, env: Record<string, string> = {}) {
 }
 
 describe.each(backends())('email verification (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('sends one mail with a verify-email link; the link verifies the address; audited sent then verified', async () => {
     const user = await signUp(t.app);
@@ -110,11 +109,10 @@ describe.each(backends())('email verification (%s)', (backend) => {
 });
 
 describe.each(backends())('email verification, several requests (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) }),
+    (fixture) => fixture.close(),
+  );
 
   it('a new request voids the older token: the old one is INVALID_TOKEN, the new one works', async () => {
     const user = await signUp(t.app);
@@ -159,11 +157,10 @@ describe.each(backends())('email verification, several requests (%s)', (backend)
 });
 
 describe.each(backends())('REQUIRE_EMAIL_VERIFICATION=true (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { REQUIRE_EMAIL_VERIFICATION: 'true' });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { REQUIRE_EMAIL_VERIFICATION: 'true' }),
+    (fixture) => fixture.close(),
+  );
 
   it('register returns no tokens and mails a verify-email link; login waits for the verification', async () => {
     const email = uniqueEmail('unverified');
@@ -201,11 +198,10 @@ describe.each(backends())('REQUIRE_EMAIL_VERIFICATION=true (%s)', (backend) => {
 });
 
 describe.each(backends())('register without a password (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('returns no tokens and mails one set-password link; setting the password signs in and verifies the address', async () => {
     const email = uniqueEmail('nopass');

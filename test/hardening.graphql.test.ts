@@ -4,7 +4,7 @@ import { createClient, type FormattedExecutionResult } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { users } from '../src/modules/users/tables.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, createShared, createTestApp, type TestApp, useTestApp } from './support/app.js';
 import { AUTH_FIELDS, expectOk, logout, me, PASSWORD, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 
 /** `{ a0: __typename a1: __typename ... }` with n aliases. */
@@ -168,11 +168,7 @@ describe.each(backends())('GraphQL limits (%s)', (backend) => {
 });
 
 describe.runIf(backends().includes('real'))('GraphQL limits in production (real)', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '1', GRAPHQL_MAX_COST: '20' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp('real', { env: { NODE_ENV: 'production', GRAPHQL_MAX_DEPTH: '1', GRAPHQL_MAX_COST: '20' } });
 
   it('names the limit that bit but never its number', async () => {
     const refused = {

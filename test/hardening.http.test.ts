@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { CSRF_HEADER } from '../src/graphql/plugins/use-csrf.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, type TestApp, useTestApp } from './support/app.js';
 import { codeOf, expectOk, login, me, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 
 const REGISTER = 'mutation($input: RegisterInput!) { register(input: $input) { user { id } } }';
@@ -32,11 +32,7 @@ function setup(app: () => TestApp) {
 }
 
 describe.each(backends())('HTTP hardening (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
   const { send, registerBody, accountExists, expectNotJsonRefused } = setup(() => app);
 
   it('regression: a body that is not JSON answers 400 BAD_USER_INPUT for every Accept, without echoing the body', async () => {
@@ -172,11 +168,7 @@ describe.each(backends())('HTTP hardening (%s)', (backend) => {
 });
 
 describe.runIf(backends().includes('real'))('no error details in production (real)', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp('real', { env: { NODE_ENV: 'production' } });
   const { send, expectNotJsonRefused } = setup(() => app);
 
   it('regression: a body that is not JSON answers 400 here too (it was 200), without echoing the body', async () => {

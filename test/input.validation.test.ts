@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { codeOf, expectCode, expectOk, me, register, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 
 const ADMIN_EMAIL = 'root@example.com';
@@ -10,15 +10,13 @@ const USERS = `query($filter: UserFilter) { users(filter: $filter) { totalCount 
 const AUDIT_LOGS = `query($filter: AuditFilter) { auditLogs(filter: $filter, first: 1) { nodes { id } } }`;
 
 describe.each(backends())('input validation (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
   let admin: Tokens;
   let user: Tokens;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
     admin = await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD);
     user = await signUp(app);
   });
-  afterAll(() => app?.close());
 
   const updateProfile = (input: Record<string, unknown>) => app.gql(UPDATE_PROFILE, { input }, { token: user.accessToken });
   const asAdmin = (query: string, variables?: Record<string, unknown>) => app.gql(query, variables, { token: admin.accessToken });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, type Backend } from './support/app.js';
+import { backends, type Backend, useFixture } from './support/app.js';
 import { AUTH_FIELDS, auditRows, codeOf, expectCode, expectOk, me, refresh, register, signUp, uniqueEmail } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
 import { latestLinkTo, MANY_PER_RECIPIENT, onlyLinkTo, race, rateLimits, startMessaging } from './support/messages.js';
@@ -24,11 +24,10 @@ async function setup(backend: Backend, env: Record<string, string> = {}) {
 }
 
 describe.each(backends())('magic link (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('mails a magic-link link that signs in: working tokens, no MFA; audited as requested and a magic_link login', async () => {
     const user = await signUp(t.app);

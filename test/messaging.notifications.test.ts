@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backends } from './support/app.js';
 import { expectOk, PASSWORD, register, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
-import { latestLinkTo, onlyLinkTo, startMessaging, type Messaging } from './support/messages.js';
+import { latestLinkTo, onlyLinkTo, useMessaging } from './support/messages.js';
 import { loginPending, nextTotp, REGENERATE, REMOVE, signUpWithTotp, verify2fa } from './support/mfa.js';
 import type { CapturedMail } from './support/sinks.js';
 
@@ -44,11 +44,7 @@ function expectNoSecret(mails: CapturedMail[], secrets: string[]) {
  * the recipient's send limits (left at their defaults here: 1 a minute, 5 an hour).
  */
 describe.each(backends())('security notifications (%s)', (backend) => {
-  let m: Messaging;
-  beforeAll(async () => {
-    m = await startMessaging(backend);
-  });
-  afterAll(() => m?.close());
+  const m = useMessaging(backend);
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => m.app.gql(query, variables, { token, headers: { 'user-agent': AGENT } });
   const changePassword = (token: string) =>

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mfaFactors, recoveryCodes } from '../src/modules/mfa/tables.js';
 import { eq } from 'drizzle-orm';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, signUp } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
 import { loginPending, MFA_RATE_LIMITS, signUpWithTotp } from './support/mfa.js';
@@ -9,11 +9,7 @@ import { loginPending, MFA_RATE_LIMITS, signUpWithTotp } from './support/mfa.js'
 const RESET = `mutation($id: ID!) { resetUserMfa(id: $id) { id mfaEnabled mfaMethods defaultMfaMethod } }`;
 
 describe.each(backends())('resetUserMfa (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { RATE_LIMITS: MFA_RATE_LIMITS } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { RATE_LIMITS: MFA_RATE_LIMITS } });
 
   it('an admin turns a user’s MFA off: factors and recovery codes go, the password alone signs in, audited with the actor', async () => {
     const admin = await signUp(app);

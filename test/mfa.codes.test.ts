@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, type Backend } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type Backend, useFixture } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, signUp } from './support/actions.js';
 import { latestCodeTo, startMessaging, uniquePhone } from './support/messages.js';
 import {
@@ -49,11 +49,10 @@ async function setup(backend: Backend) {
 }
 
 describe.each(backends())('EMAIL factor (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('startMfaEnrollment(EMAIL) mails a 6-digit code; a wrong code is INVALID_CODE; the right one turns MFA on with recovery codes', async () => {
     const user = await signUp(t.app);
@@ -119,11 +118,10 @@ describe.each(backends())('EMAIL factor (%s)', (backend) => {
 });
 
 describe.each(backends())('SMS factor (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('startMfaEnrollment(SMS) texts a code to the number in E.164; confirming turns MFA on and verifies the phone', async () => {
     const user = await signUp(t.app);
@@ -214,11 +212,10 @@ describe.each(backends())('SMS factor (%s)', (backend) => {
 });
 
 describe.each(backends())('more factors, and counting MFA users (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('a second factor returns no recovery codes; the first ones keep working and the default stays', async () => {
     const user = await signUp(t.app);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/app.js';
 import { codeOf, expectCode, expectOk, me, PASSWORD, signUp } from './support/actions.js';
-import { latestLinkTo, startMessaging, type Messaging } from './support/messages.js';
+import { latestLinkTo, startMessaging, type Messaging, useMessaging } from './support/messages.js';
 import {
   codeMails,
   confirmEnrollment,
@@ -20,11 +20,7 @@ import { codeFrom } from './support/sinks.js';
 const CHANGE_PASSWORD = `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`;
 
 describe.each(backends())('a pending login ends with the sessions (%s)', (backend) => {
-  let m: Messaging;
-  beforeAll(async () => {
-    m = await startMessaging(backend, { RATE_LIMITS: MFA_RATE_LIMITS });
-  });
-  afterAll(() => m?.close());
+  const m = useMessaging(backend, { RATE_LIMITS: MFA_RATE_LIMITS });
 
   it('a password reset voids a pending login: its right code no longer signs in', async () => {
     const user = await signUpWithTotp(m.app);

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backends } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, PASSWORD, refresh, signUp } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
-import { latestLinkTo, startMessaging, type Messaging } from './support/messages.js';
+import { latestLinkTo, useMessaging } from './support/messages.js';
 import { loginPending, MFA_RATE_LIMITS, nextTotp, REGENERATE, signUpWithTotp, verify2fa, wrongTotp, type MfaUser } from './support/mfa.js';
 
 const LOCK_AFTER = 7;
@@ -17,11 +17,7 @@ const WARNING_SUBJECT = /Wrong codes were entered to sign in/;
  * is raised here, as an attacker would find it tuned for a busy site.
  */
 describe.each(backends())('second-factor lockout (%s)', (backend) => {
-  let m: Messaging;
-  beforeAll(async () => {
-    m = await startMessaging(backend, { MFA_LOCK_AFTER: String(LOCK_AFTER), MFA_WARN_AFTER: String(WARN_AFTER), RATE_LIMITS: MFA_RATE_LIMITS });
-  });
-  afterAll(() => m?.close());
+  const m = useMessaging(backend, { MFA_LOCK_AFTER: String(LOCK_AFTER), MFA_WARN_AFTER: String(WARN_AFTER), RATE_LIMITS: MFA_RATE_LIMITS });
 
   /** `n` wrong TOTP codes over as many pending logins as it takes (5 tries each), an hour apart. */
   async function wrongCodes(user: MfaUser, n: number): Promise<string> {

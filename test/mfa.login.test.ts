@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../src/modules/mfa/totp.js';
-import { backends, createShared, createTestApp, type Backend, type TestApp } from './support/app.js';
+import { backends, type Backend, useTestApp } from './support/app.js';
 import { AUTH_FIELDS, auditRows, codeOf, expectCode, expectOk, login, logout, me, PASSWORD, refresh, signIn, signUp } from './support/actions.js';
 import { latestLinkTo, startMessaging } from './support/messages.js';
 import {
@@ -27,11 +27,7 @@ const ADMIN_PASSWORD = 'root admin password 42';
 const SESSIONS = `{ mySessions { id current mfaVerified } }`;
 
 describe.each(backends())('MFA login with TOTP (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
 
   /** A GraphQL POST through app.fetch that also returns the Set-Cookie headers. */
   async function send(query: string, variables: Record<string, unknown>, token?: string) {

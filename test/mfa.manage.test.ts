@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recoveryCodes as recoveryCodesTable } from '../src/modules/mfa/tables.js';
-import { backends, type Backend, type TestApp } from './support/app.js';
+import { backends, type Backend, type TestApp, useFixture } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, PASSWORD, signUp } from './support/actions.js';
 import { startMessaging, uniquePhone } from './support/messages.js';
 import { codeFrom } from './support/sinks.js';
@@ -65,11 +65,10 @@ async function recoveryLogin(app: TestApp, email: string, code: string) {
 }
 
 describe.each(backends())('regenerateRecoveryCodes (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('with the password and a TOTP code returns 10 new codes: an old one no longer signs in, a new one does; audited', async () => {
     const user = await signUpWithTotp(t.app);
@@ -129,11 +128,10 @@ describe.each(backends())('regenerateRecoveryCodes (%s)', (backend) => {
 });
 
 describe.each(backends())('removeMfaMethod (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('removing TOTP with EMAIL left keeps MFA on with EMAIL', async () => {
     const user = await t.totpEmailUser();
@@ -207,11 +205,10 @@ describe.each(backends())('removeMfaMethod (%s)', (backend) => {
 });
 
 describe.each(backends())('re-authentication with a mailed code (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('an EMAIL-only user asks sendMfaCode(EMAIL) with the full token and removes the factor with the mailed code', async () => {
     const user = await t.emailUser();
@@ -262,11 +259,10 @@ describe.each(backends())('re-authentication with a mailed code (%s)', (backend)
 });
 
 describe.each(backends())('setDefaultMfaMethod (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it("an enabled factor becomes the default, and the next login's", async () => {
     const user = await t.totpEmailUser();
@@ -300,11 +296,10 @@ describe.each(backends())('setDefaultMfaMethod (%s)', (backend) => {
 });
 
 describe.each(backends())('MFA_METHODS=TOTP (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { MFA_METHODS: 'TOTP' });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { MFA_METHODS: 'TOTP' }),
+    (fixture) => fixture.close(),
+  );
 
   it('startMfaEnrollment(SMS) and (EMAIL) are BAD_USER_INPUT and send nothing; TOTP is offered', async () => {
     const user = await signUp(t.app);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashRecoveryCode } from '../src/modules/mfa/recovery.js';
 import { recoveryCodes } from '../src/modules/mfa/tables.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, PASSWORD, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 import {
   confirmEnrollment,
@@ -27,11 +27,7 @@ const REMOVE_ENDING = `mutation($m: MfaMethod!, $p: String!, $c: String!, $end: 
 const UPDATE_USER = `mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id email name } }`;
 
 describe.each(backends())('recent sign-in, other sessions, recovery codes (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { ADMIN_EMAIL, ADMIN_PASSWORD, RATE_LIMITS: MFA_RATE_LIMITS } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD, RATE_LIMITS: MFA_RATE_LIMITS } });
 
   describe('regression: enrolling a factor did not need a recent sign-in', () => {
     it('startMfaEnrollment is REAUTH_REQUIRED 5 minutes after sign-in, and no secret is issued; a new sign-in can start it', async () => {

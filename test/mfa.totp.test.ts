@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { Secret } from 'otpauth';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mfaFactors } from '../src/modules/mfa/tables.js';
 import { totpAt } from '../src/modules/mfa/totp.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, PASSWORD, signUp } from './support/actions.js';
 import { confirmEnrollment, loginPending, mfaState, RECOVERY_CODE_SHAPE, startEnrollment, STEP_MS, totpNow, verify2fa, wrongTotp } from './support/mfa.js';
 
@@ -41,11 +41,7 @@ describe('totpAt: RFC 6238 Appendix B test vectors', () => {
 });
 
 describe.each(backends())('TOTP enrollment (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { APP_NAME: 'Acme Test' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { APP_NAME: 'Acme Test' } });
 
   async function factorRow(userId: string) {
     const [row] = await app.deps.db

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type TestApp, useTestApp } from './support/app.js';
 import { expectOk, me, signUp, uniqueEmail } from './support/actions.js';
 
 /** The GraphQL documents pages.js sends, by operation name (its template's `${AUTH}` filled in). */
@@ -54,14 +54,10 @@ async function expectPage(app: TestApp, link: URL) {
 }
 
 describe.each(backends())('pages behind the mailed links, APP_URL = the gateway (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    // No SMTP_URL: mails go to the log, as on the embedded default.
-    app = await createTestApp(await createShared(backend), {
-      env: { RATE_LIMITS: 'send.recipient=100/1m,sendHourly.recipient=100/1h,login.ip=1000/1m,register.ip=1000/1m,send.ip=1000/1m,verify.ip=1000/1m' },
-    });
+  // No SMTP_URL: mails go to the log, as on the embedded default.
+  const app = useTestApp(backend, {
+    env: { RATE_LIMITS: 'send.recipient=100/1m,sendHourly.recipient=100/1h,login.ip=1000/1m,register.ip=1000/1m,send.ip=1000/1m,verify.ip=1000/1m' },
   });
-  afterAll(() => app?.close());
 
   it('serves the page and its script (strict CSP, no inline code); the verify-email link in the log verifies the address', async () => {
     const user = await signUp(app);
@@ -102,11 +98,7 @@ describe.each(backends())('pages behind the mailed links, APP_URL = the gateway 
 });
 
 describe('pages behind the mailed links, APP_URL = a front end of its own', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared('embedded'), { env: { APP_URL: 'https://app.test' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp('embedded', { env: { APP_URL: 'https://app.test' } });
 
   it('serves none of them: the links point at the front end', async () => {
     for (const path of ['/verify-email?token=x', '/reset-password?token=x', '/magic-link?token=x', '/_gateway/pages.js']) {

@@ -1,17 +1,13 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { users } from '../src/modules/users/tables.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, refresh, signIn, signUp, type Tokens } from './support/actions.js';
 
 const NEW_PASSWORD = 'a brand new passphrase 2024';
 
 describe.each(backends())('changePassword (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   function changePassword(token: string | undefined, currentPassword: string, newPassword: string) {
     return app.gql(

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { expectCode, expectOk, login, PASSWORD, signUp } from './support/actions.js';
 
 const APP_NAME = 'Zorbiq Cloud';
 
 describe.each(backends())('password policy: blocklist and context words (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { APP_NAME } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { APP_NAME } });
 
   let counter = 0;
   /** An address whose local part and domain are words a password could be built on. */

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, type Backend } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type Backend, useFixture } from './support/app.js';
 import { auditRows, codeOf, expectCode, expectOk, login, me, PASSWORD, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 import { grantAdmin } from './support/audit.js';
 import { MANY_PER_RECIPIENT, onlyLinkTo, race, rateLimits, startMessaging } from './support/messages.js';
@@ -25,11 +25,10 @@ async function setup(backend: Backend, env: Record<string, string> = {}) {
 }
 
 describe.each(backends())('password reset (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('mails a reset-password link; the reset sets the new password, returns no tokens, and is audited', async () => {
     const user = await signUp(t.app);
@@ -185,11 +184,10 @@ describe.each(backends())('password reset (%s)', (backend) => {
 });
 
 describe.each(backends())('password reset and the login lock (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5', RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { LOGIN_DELAY_AFTER: '3', LOGIN_LOCK_AFTER: '5', RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) }),
+    (fixture) => fixture.close(),
+  );
 
   it('a reset ends a hard lock: the new password signs in', async () => {
     const user = await signUp(t.app);
@@ -210,11 +208,10 @@ describe.each(backends())('password reset and the login lock (%s)', (backend) =>
 });
 
 describe.each(backends())('password reset per-IP limit (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { RATE_LIMITS: rateLimits({ 'send.ip': '2/1m', ...MANY_PER_RECIPIENT }) });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { RATE_LIMITS: rateLimits({ 'send.ip': '2/1m', ...MANY_PER_RECIPIENT }) }),
+    (fixture) => fixture.close(),
+  );
 
   it('the third request from one client is RATE_LIMITED, for known and unknown emails alike, and sends nothing', async () => {
     const known = await signUp(t.app);

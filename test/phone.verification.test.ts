@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, type Backend } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type Backend, useFixture } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, register, signUp, uniqueEmail } from './support/actions.js';
 import { latestCodeTo, MANY_PER_RECIPIENT, race, rateLimits, startMessaging, uniquePhone } from './support/messages.js';
 
@@ -32,11 +32,10 @@ async function setup(backend: Backend, env: Record<string, string> = {}) {
 }
 
 describe.each(backends())('phone verification (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend),
+    (fixture) => fixture.close(),
+  );
 
   it('texts a 6-digit code to the number in E.164; the code verifies it; audited as phone.verified', async () => {
     const user = await signUp(t.app);
@@ -142,11 +141,10 @@ describe.each(backends())('phone verification (%s)', (backend) => {
 });
 
 describe.each(backends())('phone verification, several requests (%s)', (backend) => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeAll(async () => {
-    t = await setup(backend, { RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) });
-  });
-  afterAll(() => t?.close());
+  const t = useFixture(
+    () => setup(backend, { RATE_LIMITS: rateLimits(MANY_PER_RECIPIENT) }),
+    (fixture) => fixture.close(),
+  );
 
   it('after five wrong codes a new request texts a fresh code that works', async () => {
     const { user, phone, code } = await t.pending();

@@ -1,12 +1,12 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/modules/audit/tables.js';
 import { sanitizeMetadata } from '../src/modules/audit/service.js';
 import { users } from '../src/modules/users/tables.js';
 import { sha256 } from '../src/shared/crypto.js';
 import { createLogger, serializeError } from '../src/shared/logger.js';
-import { backends, createShared, createTestApp, type GqlResult, type TestApp } from './support/app.js';
+import { backends, type GqlResult, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, refresh, signIn, signUp, uniqueEmail } from './support/actions.js';
 
 type Issued = { accessToken: string; refreshToken: string };
@@ -28,11 +28,7 @@ function inlineLogin(app: TestApp, email: string, password: string) {
 }
 
 describe.each(backends())('secrets stay out of logs and the audit trail (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => app.gql(query, variables, { token });
   async function passwordHashOf(userId: string) {

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, useTestApp } from './support/app.js';
 import { expectOk, signUp } from './support/actions.js';
 
 describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('GET /healthz answers while the process is up', async () => {
     const response = await app.fetch('/healthz');
@@ -92,11 +88,7 @@ describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
 });
 
 describe.runIf(backends().includes('real'))('production mode (real)', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared('real'), { env: { NODE_ENV: 'production' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp('real', { env: { NODE_ENV: 'production' } });
 
   it('turns GraphiQL off', async () => {
     const response = await app.fetch('/graphql', { headers: { accept: 'text/html' } });

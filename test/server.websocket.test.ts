@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { logout, signUp, type Tokens } from './support/actions.js';
 import { grantAdmin, subscribeWs, waitForSubscribers, wsClient, type Received } from './support/audit.js';
 
@@ -17,16 +17,14 @@ function upgrade(url: string, origin: string | null): Promise<number> {
 }
 
 describe.each(backends())('WebSocket origin and subscription limits (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend, { env: { APP_URL: 'http://app.gateway.test' } });
   let url: string;
   let admin: Tokens;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { APP_URL: 'http://app.gateway.test' } });
     url = await app.listen();
     admin = await signUp(app);
     await grantAdmin(app, admin.userId);
   });
-  afterAll(() => app?.close());
 
   it('regression: refuses the upgrade (403) from an origin CORS refuses', async () => {
     expect(await upgrade(url, 'http://evil.test')).toBe(403);
@@ -90,15 +88,13 @@ describe.each(backends())('WebSocket origin and subscription limits (%s)', (back
 });
 
 describe.each(backends())('CORS_ORIGINS and WS_MAX_SUBSCRIPTIONS set (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend, {
+    env: { CORS_ORIGINS: 'https://partner.example, http://localhost:5173', WS_MAX_SUBSCRIPTIONS: '1' },
+  });
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), {
-      env: { CORS_ORIGINS: 'https://partner.example, http://localhost:5173', WS_MAX_SUBSCRIPTIONS: '1' },
-    });
     url = await app.listen();
   });
-  afterAll(() => app?.close());
 
   it('takes the listed origins beside its own (bearer only: no credentials) and refuses the rest', async () => {
     expect(await upgrade(url, 'https://partner.example')).toBe(101);

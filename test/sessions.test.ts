@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { closeDeps } from '../src/deps.js';
-import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useInstances, createShared, createTestApp, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, logout, me, PASSWORD, refresh, signIn, signUp, type Tokens } from './support/actions.js';
 
 const SESSION_FIELDS = 'id current ip userAgent createdAt lastSeenAt expiresAt';
@@ -47,13 +47,11 @@ const wsClient = (url: string, token: string, options: { onNonLazyError?: (error
   });
 
 describe.each(backends())('sessions (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let url: string;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     url = await app.listen();
   });
-  afterAll(() => app?.close());
   const { mySessions, revokeSession, expectSignedIn, expectEnded } = setup(() => app);
 
   it('logout ends the session at once: its access and refresh tokens are refused, other sessions live on', async () => {

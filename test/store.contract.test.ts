@@ -3,7 +3,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Store } from '../src/shared/store.js';
 import { createMemoryStore } from '../src/shared/store-memory.js';
 import { createRedisStore } from '../src/shared/store-redis.js';
-import { backends, hasRedisCluster } from './support/app.js';
+import { backends, createTestClock, hasRedisCluster } from './support/app.js';
 
 /**
  * The store is a port with two adapters; these are its promises, held by both. (Sessions and
@@ -14,6 +14,15 @@ const kinds = [...backends(), ...(hasRedisCluster() ? (['cluster'] as const) : [
 
 describe.each(kinds)('store contract (%s)', (backend) => {
   const stores: Store[] = [];
+  // The memory store is single-instance by design (one process, one object: an embedded second
+  // instance is handed the first one's store), so its "two handles" are one handle used from
+  // concurrent callers; the Redis stores get two connections onto one prefix. Test names say which.
+  const single = backend === 'embedded';
+  const handles = single ? 'on one handle (the memory store is single-instance)' : 'from two handles';
+  // Time: the memory store reads an injected clock, moved by `pass`; Redis expires keys on its own
+  // clock, so there `pass` has to wait for real.
+  const clock = createTestClock();
+  const pass = (ms: number) => (single ? clock.advance(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
   const open = () => {
     const prefix = `store-test:${randomUUID()}:`;
     const make = () =>
@@ -21,19 +30,20 @@ describe.each(kinds)('store contract (%s)', (backend) => {
         ? createRedisStore({ url: inject('redisUrl'), prefix })
         : backend === 'cluster'
           ? createRedisStore({ url: inject('redisClusterUrl'), cluster: true, prefix })
-          : createMemoryStore();
+          : createMemoryStore({ now: clock.now });
     const store = make();
     stores.push(store);
-    // A second handle on the same state: another instance (Redis) or the same process (memory).
-    const twin = backend === 'embedded' ? store : make();
+    const twin = single ? store : make();
     if (twin !== store) stores.push(twin);
+    // Two handles must be two connections, or the test would compare a store with itself.
+    expect(twin === store).toBe(single);
     return { store, twin };
   };
   afterAll(async () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
-  it('counts 100 concurrent increments exactly, from two handles', async () => {
+  it(`counts 100 concurrent increments exactly, ${handles}`, async () => {
     const { store, twin } = open();
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? store : twin).counters.increment('k', 60_000)));
     expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -45,11 +55,11 @@ describe.each(kinds)('store contract (%s)', (backend) => {
   it('starts a new window when the old one ends', async () => {
     const { store } = open();
     await store.counters.increment('w', 50);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await pass(80);
     expect((await store.counters.increment('w', 50)).count).toBe(1);
   });
 
-  it('gives a one-time code to exactly one of twenty concurrent takers', async () => {
+  it(`gives a one-time code to exactly one of twenty concurrent takers, ${handles}`, async () => {
     const { store, twin } = open();
     await store.codes.set('c', 'value', 60_000);
     expect(await twin.codes.get('c')).toBe('value');
@@ -71,7 +81,7 @@ describe.each(kinds)('store contract (%s)', (backend) => {
   it('expires codes', async () => {
     const { store } = open();
     await store.codes.set('e', 'v', 30);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await pass(60);
     expect(await store.codes.get('e')).toBeNull();
     expect(await store.codes.takeIf('e', 'v')).toBe(false);
   });
@@ -79,16 +89,19 @@ describe.each(kinds)('store contract (%s)', (backend) => {
   it('delivers published messages to every subscriber until it unsubscribes', async () => {
     const { store, twin } = open();
     const got: string[] = [];
+    const witnessed: string[] = [];
     const unsubscribe = await twin.pubsub.subscribe('events', (m) => got.push(m));
+    await twin.pubsub.subscribe('events', (m) => witnessed.push(m));
     await store.pubsub.publish('events', 'one');
     await expect.poll(() => got, { timeout: 2_000 }).toEqual(['one']);
     await unsubscribe();
     await store.pubsub.publish('events', 'two');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A subscriber still listening has heard 'two': had the first one not left, it would have too.
+    await expect.poll(() => witnessed, { timeout: 2_000 }).toEqual(['one', 'two']);
     expect(got).toEqual(['one']);
   });
 
-  it('decides the CAPTCHA in the gate step: of 50 concurrent attempts without one, exactly `after` pass', async () => {
+  it(`decides the CAPTCHA in the gate step: of 50 concurrent attempts without one ${handles}, exactly \`after\` pass`, async () => {
     const { store, twin } = open();
     const options = { now: Date.now(), free: 10, hard: 100, baseDelayMs: 1_000, maxDelayMs: 60_000, ttlMs: 60_000 };
     const results = await Promise.all(
@@ -101,7 +114,7 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     expect(await store.gates.begin('g', { ...options, captcha: { after: 5, solved: true } })).toEqual({ allowed: true, attempt: 6, captcha: true });
   });
 
-  it('reserves sliding-window slots atomically: of 30 concurrent calls from two handles, each sees another count', async () => {
+  it(`reserves sliding-window slots atomically: of 30 concurrent calls ${handles}, each sees another count`, async () => {
     const { store, twin } = open();
     const now = Date.now();
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : twin).windows.reserve('w', { now, windowMs: 60_000, max: 5 })));
@@ -118,7 +131,7 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     expect(await twin.windows.reserve('w', { now: now + 60_000, windowMs: 60_000, max: 5 })).toEqual({ before: 1, retryAt: 0 });
   });
 
-  it('rotates a refresh token for exactly one of concurrent callers', async () => {
+  it(`rotates a refresh token for exactly one of concurrent callers ${handles}`, async () => {
     const { store, twin } = open();
     const now = Date.now();
     const session = {

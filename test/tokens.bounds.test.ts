@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { backends, createShared, createTestApp, type GqlResult, type TestApp } from './support/app.js';
+import { backends, type GqlResult, type TestApp, useTestApp } from './support/app.js';
 import { expectOk, login, logout, me, PASSWORD, signUp, type Tokens } from './support/actions.js';
 
 const TTL_S = 15 * 60;
@@ -35,15 +35,13 @@ function respellSignature(token: string): string {
 }
 
 describe.each(backends())('access token bounds (%s)', (backend) => {
-  let app: TestApp;
+  const app = useTestApp(backend);
   let user: Tokens;
   let now: number;
   beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
     user = await signUp(app);
     now = Math.floor(app.clock.now() / 1000);
   });
-  afterAll(() => app?.close());
 
   it('accepts a re-signed copy, and iat up to the leeway ahead (so each refusal below is down to one change)', async () => {
     expect(expectOk(await me(app, await resign(app, user.accessToken, {}))).me.id).toBe(user.userId);
@@ -80,11 +78,7 @@ describe.each(backends())('access token bounds (%s)', (backend) => {
 });
 
 describe.each(backends())('expiry leeway and bearer refusals (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('accepts a token up to ACCESS_TOKEN_LEEWAY (5 s) past exp, then answers token_expired with the RFC 6750 challenge', async () => {
     const user = await signUp(app);
@@ -123,11 +117,7 @@ describe.each(backends())('expiry leeway and bearer refusals (%s)', (backend) =>
 });
 
 describe.each(backends())('ACCESS_TOKEN_LEEWAY=0 (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { ACCESS_TOKEN_LEEWAY: '0s' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { ACCESS_TOKEN_LEEWAY: '0s' } });
 
   it('refuses a token at its exp, and iat one second ahead', async () => {
     const user = await signUp(app);

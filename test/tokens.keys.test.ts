@@ -12,9 +12,9 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISH_AHEAD_MS } from '../src/modules/tokens/keys.js';
-import { backends, useInstances, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useInstances, type TestApp, useTestApp } from './support/app.js';
 import { expectCode, expectOk, me, signIn, signUp } from './support/actions.js';
 
 const ISSUER = 'http://gateway.test';
@@ -46,11 +46,7 @@ async function resign(token: string, key: CryptoKey | Uint8Array, options: { hea
 }
 
 describe.each(backends())('signing keys and the JWKS (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it("publishes the access token's key as a public Ed25519 JWK", async () => {
     const user = await signUp(app);
@@ -145,11 +141,7 @@ describe.each(backends())('signing keys and the JWKS (%s)', (backend) => {
 });
 
 describe.each(backends())('signing key rotation (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   it('publishes a new key before signing with it, keeps the old one while its tokens live, then drops it', async () => {
     const user = await signUp(app);
@@ -220,7 +212,7 @@ describe.runIf(backends().includes('real'))('signing keys across instances (real
     a.clock.advance(PUBLISH_AHEAD_MS + 1000);
     const fresh = await signIn(a, user.email);
     expect(kidOf(fresh.accessToken)).not.toBe(kidOf(user.accessToken));
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the real-time reload throttle
+    b.clock.advance(1_100); // past the monotonic reload throttle (a and b share the clock)
     expect(expectOk(await me(b, fresh.accessToken)).me.id).toBe(user.userId);
   });
 });

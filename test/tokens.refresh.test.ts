@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { backends, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, logout, me, refresh, signUp, type Tokens } from './support/actions.js';
 import { users } from '../src/modules/users/tables.js';
 
@@ -28,11 +28,7 @@ function setup(app: () => TestApp) {
 }
 
 describe.each(backends())('refresh tokens (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
   const { rotate, expectWorks } = setup(() => app);
 
   it('rotates into a different refresh token and an access token that keeps sid and amr', async () => {
@@ -155,11 +151,7 @@ describe.each(backends())('refresh tokens (%s)', (backend) => {
 });
 
 describe.each(backends())('refresh tokens with REFRESH_REUSE_GRACE=0s (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend), { env: { REFRESH_REUSE_GRACE: '0s' } });
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend, { env: { REFRESH_REUSE_GRACE: '0s' } });
   const { rotate, expectWorks } = setup(() => app);
 
   it('treats the immediate second presentation as reuse and revokes the session', async () => {

@@ -1,17 +1,13 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { users } from '../src/modules/users/tables.js';
-import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, refresh, register, signIn, signUp } from './support/actions.js';
 
 const PROFILE = `id name firstName lastName bio language avatarUrl`;
 
 describe.each(backends())('profile (%s)', (backend) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await createTestApp(await createShared(backend));
-  });
-  afterAll(() => app?.close());
+  const app = useTestApp(backend);
 
   function updateProfile(token: string | undefined, input: Record<string, unknown>) {
     return app.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { ${PROFILE} } }`, { input }, { token });

@@ -13,6 +13,11 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}.${Date.now().toString(36)}.${(counter++).toString(36)}@example.com`;
 }
 
+/** A prefix of X-Request-Id values no other test uses ([A-Za-z0-9._-], as the gateway keeps them). */
+export function uniqueRequestPrefix(name = 'req'): string {
+  return `${name}.${Date.now().toString(36)}.${(counter++).toString(36)}.`;
+}
+
 /** The first error's code, or null. */
 export function codeOf(result: GqlResult): string | null {
   return result.errors?.[0]?.extensions.code ?? null;
@@ -68,13 +73,18 @@ export async function logout(app: TestApp, token: string, allSessions?: boolean)
   return app.gql(`mutation($all: Boolean) { logout(allSessions: $all) }`, { all: allSessions }, { token });
 }
 
-/** Audit rows of a user, oldest first, straight from the table (the audit API comes later). */
-export async function auditRows(app: TestApp, filter: { userId?: string; action?: string } = {}) {
+/**
+ * Audit rows of a user, oldest first, straight from the table (the audit API comes later).
+ * `requestIdPrefix` keeps the rows of requests sent with `requestIds(prefix)` ids: those of this
+ * test only, on an app other tests share.
+ */
+export async function auditRows(app: TestApp, filter: { userId?: string; action?: string; requestIdPrefix?: string } = {}) {
   const { auditEvents } = await import('../../src/modules/audit/tables.js');
-  const { and, asc, eq } = await import('drizzle-orm');
+  const { and, asc, eq, like } = await import('drizzle-orm');
   const conditions = [
     filter.userId ? eq(auditEvents.userId, filter.userId) : undefined,
     filter.action ? eq(auditEvents.action, filter.action) : undefined,
+    filter.requestIdPrefix ? like(auditEvents.requestId, `${filter.requestIdPrefix}%`) : undefined,
   ].filter((c) => c !== undefined);
   return app.deps.db
     .select()

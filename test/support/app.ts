@@ -17,11 +17,23 @@ export function backends(): Backend[] {
   return inject('postgresUrl') ? ['embedded', 'real'] : ['embedded'];
 }
 
-export type TestClock = Clock & { advance(ms: number): void };
+/**
+ * A wall clock that moves only when told, and a monotonic clock that runs in real time plus every
+ * advance (real-time bounds such as cache TTLs and throttles still pass, and a test can skip them).
+ */
+export type TestClock = Clock & { advance(ms: number): void; monotonic(): number };
 
 export function createTestClock(start = Date.now()): TestClock {
   let now = start;
-  return { now: () => now, advance: (ms) => void (now += ms) };
+  let advanced = 0;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+      advanced += Math.max(0, ms);
+    },
+    monotonic: () => performance.now() + advanced,
+  };
 }
 
 export type CountingHasher = PasswordHasher & { calls: { hash: number; verify: number } };
@@ -104,7 +116,15 @@ export async function createTestApp(
   const hasher = createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
-  const ports = await createDeps(config, { clock, hasher, logger, storePrefix: shared.storePrefix, messageRetryDelaysMs: [20, 50, 100], ...peer });
+  const ports = await createDeps(config, {
+    clock,
+    monotonic: () => clock.monotonic(),
+    hasher,
+    logger,
+    storePrefix: shared.storePrefix,
+    messageRetryDelaysMs: [20, 50, 100],
+    ...peer,
+  });
   const deps = await startServices(ports).catch(async (error: unknown) => {
     await closeDeps(ports, peer ? { database: false, store: false } : undefined);
     throw error;
@@ -141,6 +161,46 @@ export async function createTestApp(
       await closeDeps(deps, peer ? { database: false, store: false } : undefined);
     },
   };
+}
+
+/**
+ * A fixture of a describe block: opened in beforeAll (hooks registered after this call run after
+ * it opens), closed in afterAll. Returns a stand-in that forwards to the fixture once it is open,
+ * so hooks and tests use it as the fixture itself; touching it before beforeAll throws.
+ */
+export function useFixture<T extends object>(open: () => Promise<T>, close: (fixture: T) => Promise<void>): T {
+  let current: T | undefined;
+  beforeAll(async () => {
+    current = await open();
+  });
+  afterAll(() => (current ? close(current) : undefined));
+  const opened = (): T => {
+    if (!current) throw new Error('useFixture: it opens in beforeAll; use it in hooks and tests');
+    return current;
+  };
+  return new Proxy({} as T, {
+    // Not a thenable: awaiting the stand-in must not look for `then` on a fixture not yet open.
+    get: (_, key) => (key === 'then' ? undefined : Reflect.get(opened(), key)),
+    set: (_, key, value) => Reflect.set(opened(), key, value),
+    has: (_, key) => Reflect.has(opened(), key),
+  });
+}
+
+/**
+ * The app of a describe block (`describe.each(backends())`), on a fresh Shared of `backend`; see
+ * useFixture. `env` may be a function, for settings known only in an earlier beforeAll (a stub's URL).
+ */
+export function useTestApp(
+  backend: Backend,
+  options: { env?: Record<string, string> | (() => Record<string, string>); clock?: TestClock; dataDir?: string } = {},
+): TestApp {
+  return useFixture(
+    async () => {
+      const env = typeof options.env === 'function' ? options.env() : options.env;
+      return createTestApp(await createShared(backend, options.dataDir), { env, clock: options.clock });
+    },
+    (app) => app.close(),
+  );
 }
 
 /** The suite's Redis Cluster is running (see global-setup.ts). */

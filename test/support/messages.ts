@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { createShared, createTestApp, type Backend, type TestApp } from './app.js';
+import { createShared, createTestApp, type Backend, type TestApp, useFixture } from './app.js';
 import { codeFrom, startMailSink, startSmsSink, tokenFrom, type CapturedMail, type MailSink, type SmsSink } from './sinks.js';
 
 export const APP_URL = 'https://app.test';
@@ -66,6 +66,14 @@ export async function startMessaging(backend: Backend, env: Record<string, strin
       await sms.close();
     },
   };
+}
+
+/** startMessaging for the tests of a describe block: opened before them, closed after (see useFixture). */
+export function useMessaging(backend: Backend, env: Record<string, string> = {}): Messaging {
+  return useFixture(
+    () => startMessaging(backend, env),
+    (m) => m.close(),
+  );
 }
 
 export type LinkPath = 'verify-email' | 'reset-password' | 'magic-link';

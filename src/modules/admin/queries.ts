@@ -62,7 +62,7 @@ export async function lockUser(db: DbOrTx, id: string): Promise<UserRow | null> 
 }
 
 /** The dashboard's headline numbers, in two queries. */
-export async function overview(db: DbOrTx, since: Date) {
+export async function countUsersOverview(db: DbOrTx, since: Date) {
   const [totals] = await db
     .select({
       total: count(),

@@ -8,14 +8,14 @@ import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
 import { notifyEmailChanged } from '../messaging/send.js';
 import { prepareLink } from '../verification/links.js';
 import { assertCanActOn, guardLastAdmin, lockAdminChanges } from '../roles/guards.js';
-import { assertCanGrant, capsOfRoles, validCaps } from '../roles/service.js';
+import { assertCanGrant, collectRoleCaps, validCaps } from '../roles/service.js';
 import { getUserAccess, setUserRoles } from '../roles/queries.js';
 import { EmailTakenError } from '../users/errors.js';
 import { deleteUser as removeUser, findUserByEmail, findUserById, insertUser, updateUser as saveUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalText } from '../users/validation.js';
 import { voidTokensForOtherAddresses } from '../verification/tokens.js';
-import { countUsers, lockUser, overview, pageUsers, type UserFilter } from './queries.js';
+import { countUsers, countUsersOverview, lockUser, pageUsers, type UserFilter } from './queries.js';
 
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,7 +54,7 @@ export async function listUsers(deps: Pick<Deps, 'db'>, filter: UserFilter, firs
 }
 
 export async function usersOverview(deps: Pick<Deps, 'db' | 'clock'>) {
-  return overview(deps.db, new Date(deps.clock.now() - DAY_MS));
+  return countUsersOverview(deps.db, new Date(deps.clock.now() - DAY_MS));
 }
 
 /** roles:assign is needed to change roles or caps, and only caps the actor holds can be granted. */
@@ -63,7 +63,7 @@ async function checkGrant(db: DbOrTx, actorId: string, target: { roles: string[]
   const actor = await getUserAccess(db, actorId);
   if (!actor.caps.includes('roles:assign')) throw new DomainError('FORBIDDEN', 'Changing roles or capabilities needs roles:assign');
   const addedRoles = (next.roles ?? []).filter((r) => !target.roles.includes(r));
-  const granted = [...(await capsOfRoles(db, addedRoles)), ...(next.caps ?? []).filter((c) => !target.caps.includes(c))];
+  const granted = [...(await collectRoleCaps(db, addedRoles)), ...(next.caps ?? []).filter((c) => !target.caps.includes(c))];
   await assertCanGrant(db, actorId, granted);
 }
 
@@ -136,7 +136,7 @@ export async function updateUser(
     previousEmail = target.email;
     const access = await getUserAccess(tx, target.id);
     await checkGrant(tx, actorId, { roles: access.roles, caps: target.caps }, { roles, caps });
-    if (roles) await capsOfRoles(tx, roles);
+    if (roles) await collectRoleCaps(tx, roles);
     await guardLastAdmin(tx, target.id, { roles, disabled });
     if (email && email !== target.email && (await findUserByEmail(tx, email))) throw new EmailTakenError();
     const changes = {

@@ -34,7 +34,7 @@ const minuteKey = (minute: number) => `lat:m:${minute}`;
 const hourKey = (hour: number) => `lat:h:${hour}`;
 
 /** The bucket of a duration: the first whose upper bound is at least `ms`. */
-export function bucketOf(ms: number): number {
+export function findBucket(ms: number): number {
   if (!(ms > BASE_MS)) return 0;
   // The epsilon keeps a duration equal to a bound (after floating-point rounding) in that bucket.
   const i = Math.ceil(PER_DOUBLING * Math.log2(ms / BASE_MS) - 1e-9);
@@ -45,7 +45,7 @@ export function bucketOf(ms: number): number {
  * The p-quantile (0 < p ≤ 1) of a histogram, interpolated linearly inside the bucket that holds
  * the rank, as Prometheus's histogram_quantile does; the overflow bucket reports its lower bound.
  */
-export function percentile(counts: ArrayLike<number>, p: number): number {
+export function computePercentile(counts: ArrayLike<number>, p: number): number {
   let total = 0;
   for (let i = 0; i < counts.length; i++) total += counts[i] ?? 0;
   const rank = p * total;
@@ -96,9 +96,9 @@ export async function readLatency(store: HistogramStore, since: number, until: n
     .map(([operation, counts]) => ({
       operation,
       count: counts.reduce((a, b) => a + b, 0),
-      p50Ms: percentile(counts, 0.5),
-      p95Ms: percentile(counts, 0.95),
-      p99Ms: percentile(counts, 0.99),
+      p50Ms: computePercentile(counts, 0.5),
+      p95Ms: computePercentile(counts, 0.95),
+      p99Ms: computePercentile(counts, 0.99),
     }))
     .sort((a, b) => (a.operation < b.operation ? -1 : a.operation > b.operation ? 1 : 0));
 }
@@ -180,7 +180,7 @@ export function createLatencyRecorder(
       }
       let counts = current.get(operation);
       if (!counts) current.set(operation, (counts = new Uint32Array(BUCKETS)));
-      const bucket = bucketOf(ms);
+      const bucket = findBucket(ms);
       counts[bucket] = counts[bucket]! + 1;
     },
     flush,

@@ -22,7 +22,7 @@ export type SubscriberAccess = {
  * Audit events that can end a subscriber's right to them: a session ended, a password changed,
  * a user's roles or a role's caps changed, a user deleted. Their arrival drops the cached
  * answers about the user they concern (about everyone, for a role) before they are delivered,
- * so the event that records a revocation already finds it. See invalidationOf.
+ * so the event that records a revocation already finds it. See findStaleAccess.
  */
 export const REVOKING_ACTIONS: ReadonlySet<string> = new Set([
   'user.logout',
@@ -44,7 +44,7 @@ const MAX_ENTRIES = 10_000;
 type Entry<T> = { at: number; value: Promise<T>; settled?: { value: T }; userId: string };
 
 /** Whose cached answers an audit event makes stale: undefined for none, null for everyone's. */
-export function invalidationOf(event: { action: string; userId: string | null }): string | null | undefined {
+export function findStaleAccess(event: { action: string; userId: string | null }): string | null | undefined {
   if (!REVOKING_ACTIONS.has(event.action)) return undefined;
   return event.action.startsWith('role.') ? null : event.userId;
 }
@@ -56,14 +56,25 @@ export function invalidationOf(event: { action: string; userId: string | null })
  * one database read per user per `ttlMs`, not one per event. The wait is measured on the
  * monotonic clock: it bounds staleness in real time, whatever deps.clock says.
  */
-export function createSubscriberAccess(deps: { db: Db; store: Store; clock: Clock }, options: { ttlMs?: number; maxEntries?: number } = {}): SubscriberAccess {
+export function createSubscriberAccess(
+  deps: { db: Db; store: Store; clock: Clock },
+  options: {
+    /** How long an answer is kept. @default 1000 */
+    ttlMs?: number;
+    /** Most answers kept (least recently used go first). @default 10,000 */
+    maxEntries?: number;
+    /** The monotonic clock the wait is measured on (tests inject theirs). @default performance.now */
+    monotonic?: () => number;
+  } = {},
+): SubscriberAccess {
   const ttlMs = options.ttlMs ?? 1000;
+  const monotonic = options.monotonic ?? (() => performance.now());
   const max = options.maxEntries ?? MAX_ENTRIES;
   const sessions = new LRUCache<string, Entry<string | null>>({ max });
   const caps = new LRUCache<string, Entry<readonly string[]>>({ max });
 
   function cached<T>(map: LRUCache<string, Entry<T>>, key: string, userId: string, load: () => Promise<T>): Entry<T> {
-    const now = performance.now();
+    const now = monotonic();
     const hit = map.get(key);
     if (hit && now - hit.at <= ttlMs) return hit;
     const entry: Entry<T> = { at: now, value: load(), userId };

@@ -3,7 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Random } from '../../shared/random.js';
 import type { Store } from '../../shared/store.js';
-import { createSubscriberAccess, invalidationOf, type SubscriberAccess } from './access.js';
+import { createSubscriberAccess, findStaleAccess, type SubscriberAccess } from './access.js';
 import { createAuditFeed, type AuditFeed, type FeedHealth } from './feed.js';
 import { startAuditRelay, type AuditRelay, type RelayOptions } from './relay.js';
 
@@ -23,15 +23,15 @@ export type AuditLive = {
  */
 export async function startAuditLive(
   deps: { db: Db; store: Store; logger: Logger; random: Random; clock: Clock },
-  options: { relay?: RelayOptions; accessTtlMs?: number; health?: Partial<FeedHealth> } = {},
+  options: { relay?: RelayOptions; accessTtlMs?: number; monotonic?: () => number; health?: Partial<FeedHealth> } = {},
 ): Promise<AuditLive> {
-  const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs });
+  const access = createSubscriberAccess(deps, { ttlMs: options.accessTtlMs, monotonic: options.monotonic });
   const feed = createAuditFeed({
     pubsub: deps.store.pubsub,
     logger: deps.logger,
     health: { ping: () => deps.store.ping(), ...options.health },
     beforeDispatch: (event) => {
-      const stale = invalidationOf(event);
+      const stale = findStaleAccess(event);
       if (stale !== undefined) access.invalidate(stale);
     },
   });

@@ -40,7 +40,7 @@ async function assertHoldsRole(db: DbOrTx, actorId: string, name: string, caps: 
 }
 
 /** The caps that assigning these roles would grant; unknown role names are BAD_USER_INPUT. */
-export async function capsOfRoles(db: DbOrTx, names: readonly string[]): Promise<string[]> {
+export async function collectRoleCaps(db: DbOrTx, names: readonly string[]): Promise<string[]> {
   const unique = [...new Set(names)];
   const found = await findRoles(db, unique);
   const missing = unique.filter((n) => !found.some((r) => r.name === n));

@@ -56,7 +56,10 @@ export async function createKeyRing(deps: {
   logger: Logger;
   pubsub: PubSub;
   accessTokenTtlMs: number;
+  /** The monotonic clock the unknown-kid reload throttle is measured on (tests inject theirs). @default performance.now */
+  monotonic?: () => number;
 }): Promise<KeyRing> {
+  const monotonic = deps.monotonic ?? (() => performance.now());
   const wrapKey = deriveKey(deps.secretKey, 'signing-keys');
   let keys: Loaded[] = [];
   /** Kids revoked while this process runs (thumbprints: never reused). */
@@ -83,7 +86,7 @@ export async function createKeyRing(deps: {
   const published = (row: SigningKeyRow) => !row.retiredAt || row.retiredAt.getTime() + deps.accessTokenTtlMs + 60_000 > deps.clock.now();
 
   const reload = async () => {
-    lastReload = performance.now();
+    lastReload = monotonic();
     const rows = await deps.db.select().from(signingKeys);
     const live = rows.filter(published).sort(newestFirst);
     const loaded = await Promise.all(live.map(load));
@@ -195,7 +198,7 @@ export async function createKeyRing(deps: {
     async publicKey(kid) {
       let found = keys.find((k) => k.kid === kid);
       // A key this instance missed (a lost message): look once, throttled.
-      if (!found && performance.now() - lastReload > UNKNOWN_KID_RELOAD_MS) {
+      if (!found && monotonic() - lastReload > UNKNOWN_KID_RELOAD_MS) {
         await reload();
         found = keys.find((k) => k.kid === kid);
       }
