@@ -23,7 +23,18 @@ export function useInputGuard(): Plugin {
   return { onExecute: guard, onSubscribe: guard };
 }
 
+/** Yoga's parser cache hands out the same DocumentNode for the same text: walk each one once. */
+const checked = new WeakMap<DocumentNode, boolean>();
+
 function documentHasNul(document: DocumentNode): boolean {
+  const known = checked.get(document);
+  if (known !== undefined) return known;
+  const found = walkForNul(document);
+  checked.set(document, found);
+  return found;
+}
+
+function walkForNul(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     [Kind.STRING]: (node) => {
