@@ -184,3 +184,21 @@ describe('configuration', () => {
     expect(result.stderr).toContain('SECRET_KEY: required when NODE_ENV=production');
   });
 });
+
+describe('timeout configuration', () => {
+  it('reads the durations, defaults them, and refuses values too short to mean anything', () => {
+    const config = loadConfig({ REQUEST_TIMEOUT: '3s', DATABASE_STATEMENT_TIMEOUT: '2500ms' });
+    expect([config.requestTimeoutMs, config.databaseStatementTimeoutMs, config.databaseConnectTimeoutMs, config.databaseMigrate]).toEqual([
+      3000,
+      2500,
+      5000,
+      true,
+    ]);
+    expect(loadConfig({ DATABASE_MIGRATE: 'false' }).databaseMigrate).toBe(false);
+    expect(problems({ DATABASE_CONNECT_TIMEOUT: 'soon' })).toEqual([expect.stringMatching(/^DATABASE_CONNECT_TIMEOUT: expected a duration/)]);
+    expect(problems({ REQUEST_TIMEOUT: '10ms', DATABASE_STATEMENT_TIMEOUT: '0s' })).toEqual([
+      'DATABASE_STATEMENT_TIMEOUT: must be at least 100ms',
+      'REQUEST_TIMEOUT: must be at least 100ms',
+    ]);
+  });
+});

@@ -78,31 +78,3 @@ describe.runIf(backends().includes('real'))('a stalled database (real)', () => {
     await expect.poll(async () => codeOf(await login(app, user.email)), { timeout: 10_000 }).toBe(null);
   });
 });
-
-describe('timeout configuration', () => {
-  it('reads the durations, defaults them, and refuses values too short to mean anything', async () => {
-    const { ConfigError, loadConfig } = await import('../src/config.js');
-    const config = loadConfig({ REQUEST_TIMEOUT: '3s', DATABASE_STATEMENT_TIMEOUT: '2500ms' });
-    expect([config.requestTimeoutMs, config.databaseStatementTimeoutMs, config.databaseConnectTimeoutMs, config.databaseMigrate]).toEqual([
-      3000,
-      2500,
-      5000,
-      true,
-    ]);
-    expect(loadConfig({ DATABASE_MIGRATE: 'false' }).databaseMigrate).toBe(false);
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-      } catch (error) {
-        if (error instanceof ConfigError) return error.problems;
-        throw error;
-      }
-      return [];
-    };
-    expect(problems({ DATABASE_CONNECT_TIMEOUT: 'soon' })).toEqual([expect.stringMatching(/^DATABASE_CONNECT_TIMEOUT: expected a duration/)]);
-    expect(problems({ REQUEST_TIMEOUT: '10ms', DATABASE_STATEMENT_TIMEOUT: '0s' })).toEqual([
-      'DATABASE_STATEMENT_TIMEOUT: must be at least 100ms',
-      'REQUEST_TIMEOUT: must be at least 100ms',
-    ]);
-  });
-});
