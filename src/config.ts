@@ -137,6 +137,8 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(FACTOR_METHODS))),
   /** @default false */
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
+  /** Serve the admin console at GET /admin. @default true */
+  ADMIN_CONSOLE: boolean(true),
   /**
    * false, true (trust every hop), a hop count, or a comma-separated list of proxy addresses,
    * CIDR ranges (`10.0.0.0/8`) and names proxy-addr knows (`loopback`, `linklocal`, `uniquelocal`).
@@ -235,6 +237,7 @@ const configSchema = envSchema.transform((e, ctx) => {
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     mfaMethods: Object.freeze([...new Set(e.MFA_METHODS)]) as readonly FactorMethod[],
     requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
+    adminConsole: e.ADMIN_CONSOLE,
     trustProxy: e.TRUST_PROXY as TrustProxy,
     logLevel: e.LOG_LEVEL as string,
     nodeEnv: e.NODE_ENV,
