@@ -98,7 +98,7 @@ export function AnalyticsPage() {
           <${Activity} data=${data} windows=${windows} />
           <${Latency} latency=${total.latency} />
         </div>
-        <div class="table"><table>
+        <div class="table" tabindex="0"><table>
           <caption>Latency per operation</caption>
           <thead><tr><th scope="col">Operation</th><th scope="col">Count</th><th scope="col">p50 ms</th><th scope="col">p95 ms</th><th scope="col">p99 ms</th></tr></thead>
           <tbody>${total.latency.map(

@@ -16,6 +16,8 @@ const LIVE_LIMIT = 200;
 
 const Outcome = ({ value }) => html`<span class=${value === 'FAILURE' ? 'badge bad' : 'badge good'}>${value.toLowerCase()}</span>`;
 const Who = ({ id }) => (id ? html`<a href=${`#/users/${encodeURIComponent(id)}`}>${id}</a>` : '—');
+/** In the table, ids are shortened to their first 8 characters; the full one is the link's title. */
+const ShortWho = ({ id }) => (id ? html`<a href=${`#/users/${encodeURIComponent(id)}`} title=${id}>${id.slice(0, 8)}…</a>` : '—');
 
 function Filters({ onChange }) {
   const submit = (event) => {
@@ -54,12 +56,12 @@ function Log() {
       page &&
       (page.nodes.length === 0
         ? html`<${Empty}>No events match.<//>`
-        : html`<div class="table"><table>
+        : html`<div class="table" tabindex="0"><table>
             <caption class="visually-hidden">Audit events</caption>
             <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">User</th><th scope="col">Actor</th><th scope="col">IP</th><th scope="col">Request</th></tr></thead>
             <tbody>${page.nodes.map(
               (e) => html`<tr><td>${when(e.at)}</td><td><code>${e.action}</code></td><td><${Outcome} value=${e.outcome} /></td>
-                <td><${Who} id=${e.userId} /></td><td><${Who} id=${e.actorId} /></td><td>${e.ip ?? ''}</td><td><code>${e.requestId ?? ''}</code></td></tr>`,
+                <td><${ShortWho} id=${e.userId} /></td><td><${ShortWho} id=${e.actorId} /></td><td>${e.ip ?? ''}</td><td><code>${e.requestId ?? ''}</code></td></tr>`,
             )}</tbody>
           </table></div>`)
     }
@@ -106,19 +108,20 @@ function Live() {
       <button type="button" aria-pressed=${paused} onClick=${toggle}>${paused ? `Resume (${held.length} new)` : 'Pause'}</button>
       <span class="muted" role="status">${paused ? 'Paused' : state}</span>
     </form>
-    <ol class="live" role="log" aria-label="Live audit events">
-      ${events.length === 0 && html`<li class="empty">No events yet.</li>`}
-      ${events.map(
+    <div class="live" role="log" aria-label="Live audit events">
+      ${events.length === 0 && html`<p class="empty">No events yet.</p>`}
+      <ol>${events.map(
         (e) => html`<li key=${e.id}><time datetime=${e.at}>${when(e.at)}</time> <code>${e.action}</code> <${Outcome} value=${e.outcome} />
           user <${Who} id=${e.userId} />${e.ip ? ` from ${e.ip}` : ''}</li>`,
-      )}
-    </ol>
+      )}</ol>
+    </div>
   </section>`;
 }
 
 export function AuditPage() {
   return html`<section>
     <${Title}>Audit<//>
-    <div class="grid"><${Live} /><${Log} /></div>
+    <${Live} />
+    <${Log} />
   </section>`;
 }

@@ -69,7 +69,7 @@ export function ProvidersPage() {
       providers &&
       (providers.length === 0
         ? html`<${Empty}>No providers yet.<//>`
-        : html`<div class="table"><table>
+        : html`<div class="table" tabindex="0"><table>
             <caption class="visually-hidden">Providers</caption>
             <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Client id</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Actions</th></tr></thead>
             <tbody>${providers.map(

@@ -18,7 +18,7 @@ function RoleForm({ allCaps, editing, onSaved }) {
   };
   return html`<form onSubmit=${submit} aria-labelledby="role-form-title" key=${editing?.name ?? 'new'}>
     <h2 id="role-form-title">${editing ? `Change role ${editing.name}` : 'New role'}</h2>
-    <${Field} id="role-name" label="Name"><input id="role-name" name="name" required pattern="[a-z0-9_.:-]+" value=${editing?.name ?? ''} readonly=${!!editing} /><//>
+    <${Field} id="role-name" label="Name"><input id="role-name" name="name" required value=${editing?.name ?? ''} readonly=${!!editing} /><//>
     <${Field} id="role-description" label="Description"><input id="role-description" name="description" value=${editing?.description ?? ''} /><//>
     <fieldset>
       <legend>Caps</legend>
@@ -48,7 +48,7 @@ export function RolesPage() {
       data &&
       (roles.length === 0
         ? html`<${Empty}>No roles.<//>`
-        : html`<div class="table"><table>
+        : html`<div class="table" tabindex="0"><table>
             <caption class="visually-hidden">Roles</caption>
             <thead><tr><th scope="col">Role</th><th scope="col">Description</th><th scope="col">Caps</th><th scope="col">Actions</th></tr></thead>
             <tbody>

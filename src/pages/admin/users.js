@@ -59,7 +59,7 @@ export function UsersPage() {
         ${
           users.nodes.length === 0
             ? html`<${Empty}>No users match.<//>`
-            : html`<div class="table"><table>
+            : html`<div class="table" tabindex="0"><table>
                 <caption class="visually-hidden">Users</caption>
                 <thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Roles</th><th scope="col">MFA</th><th scope="col">Status</th><th scope="col">Signed up</th><th scope="col">Last sign-in</th></tr></thead>
                 <tbody>

@@ -78,7 +78,7 @@ export function WebhooksPage() {
       hooks &&
       (hooks.length === 0
         ? html`<${Empty}>No webhooks yet.<//>`
-        : html`<div class="table"><table>
+        : html`<div class="table" tabindex="0"><table>
             <caption class="visually-hidden">Webhooks</caption>
             <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
             <tbody>${hooks.map((hook) => html`<${Row} key=${hook.id} hook=${hook} onChanged=${reload} action=${action} setSecret=${setSecret} />`)}</tbody>
@@ -113,7 +113,7 @@ export function DeliveriesPage({ id }) {
       page &&
       (page.nodes.length === 0
         ? html`<${Empty}>No deliveries.<//>`
-        : html`<div class="table"><table>
+        : html`<div class="table" tabindex="0"><table>
             <caption class="visually-hidden">Deliveries</caption>
             <thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Response</th><th scope="col">Next attempt</th><th scope="col">Actions</th></tr></thead>
             <tbody>${page.nodes.map(

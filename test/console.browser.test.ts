@@ -1,0 +1,220 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf, expectOk, login, logout, me, signIn, signUp, uniqueEmail } from './support/actions.js';
+import { backends, useTestApp } from './support/app.js';
+import { haveChromium, launchChromium, openPage, screenshot, seriousViolations } from './support/browser.js';
+import { enrollTotp, nextTotp, verify2fa } from './support/mfa.js';
+
+/**
+ * The admin console (GET /admin) in a real browser: Debian's Chromium driven by playwright-core,
+ * under the console's own CSP, on both backends. Everything it shows comes from the public API;
+ * what it does is checked through the API afterwards, as another client would see it.
+ */
+const ADMIN_EMAIL = 'console-admin@example.com';
+const ADMIN_PASSWORD = 'the console admin passphrase';
+const PAGES = ['Users', 'Roles', 'Audit', 'Analytics', 'Webhooks', 'Providers'] as const;
+const PHONE = { width: 390, height: 844 };
+
+describe.runIf(haveChromium).each(backends())('the admin console in a browser (%s)', (backend) => {
+  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
+  let browser: Browser;
+  let origin: string;
+  let secret: string;
+  const problems: string[] = [];
+  beforeAll(async () => {
+    origin = new URL(await app.listen()).origin;
+    browser = await launchChromium();
+    // The seeded admin turns TOTP on, as an admin of a real deployment would.
+    secret = (await enrollTotp(app, (await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD)).accessToken)).secret;
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(() => {
+    problems.length = 0;
+  });
+
+  const shot = (page: Page, name: string) => screenshot(page, `${backend}-${name}`);
+
+  async function signInAsAdmin(page: Page): Promise<void> {
+    await page.goto(`${origin}/admin`);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Code').fill(nextTotp(app, secret));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('link', { name: 'Users', exact: true }).waitFor();
+  }
+
+  /** A full admin session through the API (password, then TOTP). */
+  async function adminToken(): Promise<string> {
+    const pending = expectOk(await login(app, ADMIN_EMAIL, ADMIN_PASSWORD)).login.accessToken;
+    return expectOk(await verify2fa(app, pending, 'TOTP', nextTotp(app, secret))).verify2fa.accessToken;
+  }
+
+  async function open(page: Page, name: string): Promise<void> {
+    await page.getByRole('link', { name, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name }).waitFor();
+    await page.getByText('Loading…').waitFor({ state: 'detached' });
+  }
+
+  it('signs the seeded admin in with the password and then a TOTP code; each page passes axe at 1280 px and at phone width', async () => {
+    const page = await openPage(browser, origin, problems);
+    await page.goto(`${origin}/admin`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await seriousViolations(page), 'sign-in').toEqual([]);
+    await shot(page, 'sign-in');
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Code').waitFor();
+    expect(await seriousViolations(page), 'second factor').toEqual([]);
+    await shot(page, 'second-factor');
+    await page.getByLabel('Code').fill(nextTotp(app, secret));
+    // Keyboard only from here: Enter submits the form.
+    await page.getByLabel('Code').press('Enter');
+    await page.getByRole('link', { name: 'Users', exact: true }).waitFor();
+    expect(await page.locator('header').textContent()).toContain(ADMIN_EMAIL);
+    for (const name of PAGES) {
+      await open(page, name);
+      expect(await seriousViolations(page), name).toEqual([]);
+      await shot(page, name.toLowerCase());
+    }
+    await open(page, 'Users');
+    await page.getByRole('link', { name: ADMIN_EMAIL }).click();
+    await page.getByRole('heading', { level: 1, name: ADMIN_EMAIL }).waitFor();
+    await page.getByRole('heading', { name: 'Identities' }).waitFor();
+    expect(await seriousViolations(page), 'user').toEqual([]);
+    await shot(page, 'user');
+    // Phone width: nothing wider than the screen (wide tables scroll inside their own box).
+    await page.setViewportSize(PHONE);
+    for (const name of PAGES) {
+      await open(page, name);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(PHONE.width);
+      expect(await seriousViolations(page), `${name} at phone width`).toEqual([]);
+      await shot(page, `${name.toLowerCase()}-phone`);
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('finds a user by search; disabling them ends their session and their login is refused (ACCOUNT_DISABLED)', async () => {
+    const user = await signUp(app, { email: uniqueEmail('console-disable') });
+    await signUp(app, { email: uniqueEmail('console-other') });
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await page.getByLabel('Search').fill(user.email);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('1 user', { exact: true }).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.getByRole('link', { name: user.email }).click();
+    await page.getByRole('button', { name: 'Disable user' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('Disabled: every session ended.').waitFor();
+    await page.getByRole('button', { name: 'Enable user' }).waitFor();
+    await shot(page, 'user-disabled');
+    expect(codeOf(await login(app, user.email))).toBe('ACCOUNT_DISABLED');
+    expect(codeOf(await me(app, user.accessToken))).toBe('UNAUTHENTICATED');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('grants a role it created; an operator with that role is refused granting admin, whose caps they lack (least privilege)', async () => {
+    const operator = await signUp(app, { email: uniqueEmail('console-operator') });
+    const target = await signUp(app, { email: uniqueEmail('console-target') });
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await open(page, 'Roles');
+    await page.getByLabel('Name', { exact: true }).fill('support');
+    await page.getByLabel('Description').fill('Help desk');
+    for (const cap of ['users:read', 'users:write', 'roles:read', 'roles:assign']) await page.getByRole('checkbox', { name: cap, exact: true }).check();
+    await page.getByRole('button', { name: 'Save role' }).click();
+    await page.getByText('Role support saved.').waitFor();
+    // A route in the hash: the same document, the session stays.
+    await page.goto(`${origin}/admin#/users/${operator.userId}`);
+    await page.getByRole('heading', { level: 1, name: operator.email }).waitFor();
+    await page.getByRole('checkbox', { name: /^support/ }).check();
+    await page.getByRole('button', { name: 'Save roles' }).click();
+    await page.getByText('Roles saved.').waitFor();
+    expect(expectOk(await me(app, (await signIn(app, operator.email)).accessToken)).me.roles).toContain('support');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').fill(operator.email);
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await open(page, 'Users');
+    await page.getByLabel('Search').fill(target.email);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('link', { name: target.email }).click();
+    await page.getByRole('heading', { level: 1, name: target.email }).waitFor();
+    await page.getByRole('checkbox', { name: /^admin/ }).check();
+    await page.getByRole('button', { name: 'Save roles' }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/^FORBIDDEN: .*least privilege/);
+    await shot(page, 'least-privilege');
+    const admin = await adminToken();
+    const after = expectOk(await app.gql('query($id: ID!) { user(id: $id) { roles } }', { id: target.userId }, { token: admin })).user.roles;
+    expect(after).not.toContain('admin');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('the live stream shows another client’s login at the top within 3 s, and holds events while paused', async () => {
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await open(page, 'Audit');
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    await expect.poll(() => app.deps.audit.feed.size).toBeGreaterThan(0);
+    const first = await signUp(app, { email: uniqueEmail('console-live') });
+    const second = await signUp(app, { email: uniqueEmail('console-live') });
+    expectOk(await login(app, first.email));
+    const log = page.getByRole('log');
+    const loginOf = (userId: string) => log.locator('li', { hasText: 'user.login' }).filter({ hasText: userId });
+    await loginOf(first.userId).waitFor({ timeout: 3_000 });
+    expectOk(await login(app, second.email));
+    await loginOf(second.userId).waitFor({ timeout: 3_000 });
+    // Newest first.
+    expect(await log.locator('li').first().textContent()).toMatch(new RegExp(`user\\.login .*${second.userId}`));
+    await shot(page, 'audit-live');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const third = await signUp(app, { email: uniqueEmail('console-live') });
+    await page.getByRole('button', { name: /^Resume \([1-9]\d* new\)$/ }).waitFor();
+    expect(await log.textContent()).not.toContain(third.userId);
+    await page.getByRole('button', { name: /^Resume/ }).click();
+    expect(await log.locator('li').first().textContent()).toContain(third.userId);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('returns to sign-in when the live stream reports the session revoked (logout of every session elsewhere)', async () => {
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await open(page, 'Audit');
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    await expect.poll(() => app.deps.audit.feed.size).toBeGreaterThan(0);
+    expectOk(await logout(app, await adminToken(), true));
+    // No click: the stream's UNAUTHENTICATED answer alone signs the console out.
+    await page.getByText('Your session was revoked. Sign in again.').waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await shot(page, 'revoked');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('an expired session (access and refresh token past their lifetimes) returns to sign-in on the next request', async () => {
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await open(page, 'Roles');
+    // Last in this file: the clock moves past REFRESH_TOKEN_TTL (30 days).
+    app.clock.advance(31 * 24 * 3_600_000);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.getByText('Your session has ended. Sign in again.').waitFor();
+    await page.getByLabel('Email').waitFor();
+    expect(await page.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+    await shot(page, 'expired');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
