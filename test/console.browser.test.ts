@@ -75,8 +75,28 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     await page.getByLabel('Code').press('Enter');
     await page.getByRole('link', { name: 'Users', exact: true }).waitFor();
     expect(await page.locator('header').textContent()).toContain(ADMIN_EMAIL);
+    // The navigation by keyboard, with a visible focus ring.
+    await page.getByRole('link', { name: 'Users', exact: true }).focus();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement;
+      return { text: element.textContent, outline: getComputedStyle(element).outlineStyle };
+    });
+    expect(focused).toEqual({ text: 'Roles', outline: 'solid' });
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Roles' }).waitFor();
+    // Time passes (the test clock moves only when told): the sign-in is in the past of `until`, which is exclusive.
+    app.clock.advance(1_000);
     for (const name of PAGES) {
       await open(page, name);
+      // No error shown: Webhooks and Providers either work or say "Not available on this server".
+      expect(await page.locator('.error').allTextContents(), name).toEqual([]);
+      if (name === 'Analytics') {
+        // Two charts (activity, latency), and the sign-ins so far: the API one above and this one.
+        await expect.poll(() => page.locator('canvas').count()).toBe(2);
+        expect(await page.locator('.facts dt').allTextContents()).toEqual(['Sign-ups', 'Sign-ins', 'Failed sign-ins']);
+        expect(Number(await page.locator('.facts dd').nth(1).textContent())).toBeGreaterThanOrEqual(2);
+      }
       expect(await seriousViolations(page), name).toEqual([]);
       await shot(page, name.toLowerCase());
     }

@@ -39,12 +39,15 @@ function Chart({ options, data, label }) {
 }
 
 const series = (label, stroke, extra = {}) => ({ label, stroke, width: 2, ...extra });
+/** Counts and milliseconds start at zero: an axis from 20 ms would make 22 ms look like twice 21. */
+const FROM_ZERO = { range: (_, _min, max) => [0, max > 0 ? max * 1.1 : 1] };
 
 function Activity({ data, windows }) {
   const xs = windows.map(([s]) => s / 1000);
   const pick = (field) => windows.map((_, i) => data[`b${i}`][field]);
   const options = {
     title: 'Sign-ups and sign-ins',
+    scales: { y: FROM_ZERO },
     series: [{}, series('Sign-ups', '#2563eb'), series('Sign-ins', '#15803d'), series('Failed sign-ins', '#b91c1c')],
     axes: [{}, { label: 'events' }],
   };
@@ -58,7 +61,7 @@ function Latency({ latency }) {
   const bars = (size) => uPlot.paths.bars({ size: [size] });
   const options = {
     title: 'Latency per operation (ms)',
-    scales: { x: { time: false, range: [-0.5, latency.length - 0.5] } },
+    scales: { x: { time: false, range: [-0.5, latency.length - 0.5] }, y: FROM_ZERO },
     series: [
       {},
       series('p99', '#7c3aed', { paths: bars(0.8), fill: '#ddd6fe' }),
@@ -71,20 +74,12 @@ function Latency({ latency }) {
     label="Latency p50, p95 and p99 per operation" />`;
 }
 
-export function AnalyticsPage() {
-  const [rangeKey, setRangeKey] = useState('day');
-  const [until] = useState(() => Date.now());
-  const range = RANGES[rangeKey];
+/** The windows end at the server's now (its clock, not this browser's), asked for first. */
+function Report({ range, until }) {
   const { query, windows } = analyticsQuery(range, until);
-  const { data, error, loading } = useQuery(query, {}, [rangeKey]);
+  const { data, error, loading } = useQuery(query, {}, [range, until]);
   const total = data?.total;
-  return html`<section>
-    <${Title}>Analytics<//>
-    <${Field} id="range" label="Range">
-      <select id="range" value=${rangeKey} onChange=${(e) => setRangeKey(e.target.value)}>
-        ${Object.entries(RANGES).map(([key, r]) => html`<option value=${key}>${r.label}</option>`)}
-      </select>
-    <//>
+  return html`<div>
     <${ErrorNote} error=${error} />
     ${loading && html`<${Loading} />`}
     ${
@@ -107,5 +102,22 @@ export function AnalyticsPage() {
           )}</tbody>
         </table></div>`
     }
+  </div>`;
+}
+
+export function AnalyticsPage() {
+  const [rangeKey, setRangeKey] = useState('day');
+  const now = useQuery('query Now { analytics { until } }', {}, []);
+  const until = now.data && Date.parse(now.data.analytics.until);
+  return html`<section>
+    <${Title}>Analytics<//>
+    <${Field} id="range" label="Range">
+      <select id="range" value=${rangeKey} onChange=${(e) => setRangeKey(e.target.value)}>
+        ${Object.entries(RANGES).map(([key, r]) => html`<option value=${key}>${r.label}</option>`)}
+      </select>
+    <//>
+    <${ErrorNote} error=${now.error} />
+    ${now.loading && html`<${Loading} />`}
+    ${until && html`<${Report} range=${RANGES[rangeKey]} until=${until} />`}
   </section>`;
 }

@@ -43,6 +43,10 @@ function SecondFactor({ pending, onDone, onCancel }) {
   const [error, setError] = useState(null);
   const [sent, setSent] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The password step's form is gone: put the keyboard in the code field.
+  useEffect(() => {
+    document.getElementById('code')?.focus();
+  }, [method]);
   const submit = async (event) => {
     event.preventDefault();
     setBusy(true);
