@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { codeOf, expectOk, login, logout, me, signIn, signUp, uniqueEmail } from './support/actions.js';
+import { codeOf, expectOk, login, logout, me, signIn, signUp, type Tokens, uniqueEmail } from './support/actions.js';
 import { backends, useTestApp } from './support/app.js';
 import { haveChromium, launchChromium, openPage, screenshot, seriousViolations } from './support/browser.js';
 import { enrollTotp, nextTotp, verify2fa } from './support/mfa.js';
@@ -52,6 +52,23 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     return expectOk(await verify2fa(app, pending, 'TOTP', nextTotp(app, secret))).verify2fa.accessToken;
   }
 
+  /**
+   * Waits until the page's live subscription receives events: a subscription gets no replay, so a
+   * probe (a failed login of `probe`) is sent again until the log shows it.
+   */
+  async function untilLive(page: Page, probe: Tokens): Promise<void> {
+    const seen = page.getByRole('log').locator('li', { hasText: 'user.login_failed' }).filter({ hasText: probe.userId });
+    await expect
+      .poll(
+        async () => {
+          expect(codeOf(await login(app, probe.email, 'not the password at all'))).toBe('INVALID_CREDENTIALS');
+          return seen.count();
+        },
+        { timeout: 3_000, interval: 300 },
+      )
+      .toBeGreaterThan(0);
+  }
+
   async function open(page: Page, name: string): Promise<void> {
     await page.getByRole('link', { name, exact: true }).click();
     await page.getByRole('heading', { level: 1, name }).waitFor();
@@ -85,6 +102,8 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     expect(focused).toEqual({ text: 'Roles', outline: 'solid' });
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Roles' }).waitFor();
+    // The new page's heading has the focus, not the link left behind.
+    expect(await page.evaluate(() => `${document.activeElement?.tagName}:${document.activeElement?.textContent}`)).toBe('H1:Roles');
     // Time passes (the test clock moves only when told): the sign-in is in the past of `until`, which is exclusive.
     app.clock.advance(1_000);
     for (const name of PAGES) {
@@ -146,6 +165,29 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     await page.close();
   });
 
+  it('deletes a user only after the confirmation: Cancel keeps them, Delete removes them and their login fails', async () => {
+    const user = await signUp(app, { email: uniqueEmail('console-delete') });
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await page.goto(`${origin}/admin#/users/${user.userId}`);
+    await page.getByRole('button', { name: 'Delete user' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain(`Delete ${user.email} for good?`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expectOk(await login(app, user.email));
+    await page.getByRole('button', { name: 'Delete user' }).click();
+    // Escape cancels too (a modal dialog), and the keyboard reaches the buttons.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Delete user' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    expect(codeOf(await login(app, user.email))).toBe('INVALID_CREDENTIALS');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('grants a role it created; an operator with that role is refused granting admin, whose caps they lack (least privilege)', async () => {
     const operator = await signUp(app, { email: uniqueEmail('console-operator') });
     const target = await signUp(app, { email: uniqueEmail('console-target') });
@@ -191,8 +233,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     const page = await openPage(browser, origin, problems);
     await signInAsAdmin(page);
     await open(page, 'Audit');
-    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-    await expect.poll(() => app.deps.audit.feed.size).toBeGreaterThan(0);
+    await untilLive(page, await signUp(app, { email: uniqueEmail('console-probe') }));
     const first = await signUp(app, { email: uniqueEmail('console-live') });
     const second = await signUp(app, { email: uniqueEmail('console-live') });
     expectOk(await login(app, first.email));
@@ -215,12 +256,33 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     await page.close();
   });
 
+  it('the live stream filtered by action shows only those events', async () => {
+    const probe = await signUp(app, { email: uniqueEmail('console-filter') });
+    const quiet = await signUp(app, { email: uniqueEmail('console-filter') });
+    const failing = await signUp(app, { email: uniqueEmail('console-filter') });
+    const page = await openPage(browser, origin, problems);
+    await signInAsAdmin(page);
+    await open(page, 'Audit');
+    await page.getByLabel('Filter by action').fill('user.login_failed');
+    await page.getByRole('button', { name: 'Watch' }).click();
+    const log = page.getByRole('log');
+    const failedLoginOf = (userId: string) => log.locator('li', { hasText: 'user.login_failed' }).filter({ hasText: userId });
+    await untilLive(page, probe);
+    expectOk(await login(app, quiet.email));
+    expect(codeOf(await login(app, failing.email, 'not the password at all'))).toBe('INVALID_CREDENTIALS');
+    await failedLoginOf(failing.userId).waitFor({ timeout: 3_000 });
+    // Events reach a subscriber in order: the login before this one was filtered out, not merely late.
+    expect(await log.textContent()).not.toContain(quiet.userId);
+    expect(await log.locator('li').filter({ hasNotText: probe.userId }).count()).toBe(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('returns to sign-in when the live stream reports the session revoked (logout of every session elsewhere)', async () => {
     const page = await openPage(browser, origin, problems);
     await signInAsAdmin(page);
     await open(page, 'Audit');
-    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-    await expect.poll(() => app.deps.audit.feed.size).toBeGreaterThan(0);
+    await untilLive(page, await signUp(app, { email: uniqueEmail('console-probe') }));
     expectOk(await logout(app, await adminToken(), true));
     // No click: the stream's UNAUTHENTICATED answer alone signs the console out.
     await page.getByText('Your session was revoked. Sign in again.').waitFor();

@@ -55,10 +55,6 @@ function Page({ route }) {
 
 function Shell({ user, route }) {
   const section = route[0] ?? 'users';
-  // A new page moves focus to its heading, so keyboard and screen-reader users land on it.
-  useEffect(() => {
-    document.querySelector('main h1')?.focus();
-  }, [route.join('/')]);
   return html`<div class="shell">
     <header>
       <span class="brand">Admin console</span>

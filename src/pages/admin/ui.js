@@ -115,5 +115,14 @@ export const list = (text) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** A page's heading; focusable so that a route change can move focus to it. */
-export const Title = ({ children }) => html`<h1 tabindex="-1">${children}</h1>`;
+/**
+ * A page's heading. It takes focus when it appears (a new page, or one whose data came), so
+ * keyboard and screen-reader users land on the page they opened rather than on the old link.
+ */
+export function Title({ children }) {
+  const heading = useRef(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
+  return html`<h1 tabindex="-1" ref=${heading}>${children}</h1>`;
+}
