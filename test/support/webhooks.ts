@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { expect, vi } from 'vitest';
-import type { TestApp } from './app.js';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
+import { createShared, createTestApp, createTestClock, type Backend, type TestApp } from './app.js';
 import { expectOk, signUp } from './actions.js';
 import { grantAdmin } from './audit.js';
 
@@ -126,4 +126,26 @@ export async function waitForDelivery(app: TestApp, token: string, webhookId: st
 export function advance(app: TestApp, ms: number): void {
   app.clock.advance(ms);
   app.deps.webhooks.wake();
+}
+
+/** Where the tests' receivers listen: the guard lets this one loopback address through. */
+export const RECEIVER_ENV = { WEBHOOK_ALLOWED_ADDRESSES: '127.0.0.1' };
+
+/**
+ * Two instances of one deployment (as useInstances in app.ts), with `env` (the allow-list for the
+ * loopback receiver): same database and store, same clock.
+ */
+export function useWebhookInstances(set: (a: TestApp, b: TestApp) => void, backend: Backend, env: Record<string, string>): void {
+  let pair: TestApp[] = [];
+  beforeAll(async () => {
+    const shared = await createShared(backend);
+    const clock = createTestClock();
+    const first = await createTestApp(shared, { clock, env });
+    pair = [first, await createTestApp(shared, { clock, env, peer: backend === 'embedded' ? first : undefined })];
+    set(pair[0]!, pair[1]!);
+  });
+  afterAll(async () => {
+    // The second first: an embedded second instance uses the first one's database and store.
+    for (const app of pair.reverse()) await app.close();
+  });
 }

@@ -9,6 +9,10 @@ export type WebhookRuntime = {
   readonly guard: UrlGuard;
   /** Looks for work now (after a ping or a redelivery commits, or after a test moves the clock). */
   wake(): void;
-  /** Stops the worker: attempts in flight are aborted and their claims released, so any instance retries them. */
-  stop(): Promise<void>;
+  /**
+   * Stops the worker: attempts in flight are aborted and their claims released, so any instance
+   * retries them at once. `release: false` keeps the claims, as a killed process leaves them: they
+   * are retried once they expire (tests use it to stand for a crash).
+   */
+  stop(options?: { release?: boolean }): Promise<void>;
 };

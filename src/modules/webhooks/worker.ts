@@ -1,4 +1,3 @@
-import type { Db } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { readOutbox, transactionHorizon } from '../audit/queries.js';
 import { recordAudit } from '../audit/service.js';
@@ -236,14 +235,14 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
   return {
     guard,
     wake: () => schedule(0),
-    async stop() {
+    async stop({ release = true } = {}) {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
       aborter.abort();
       await running;
       await Promise.all([...sending]);
-      await releaseClaims(deps.db as Db, owner).catch((err: unknown) => log.warn({ err }, 'webhook claims not released; they expire'));
+      if (release) await releaseClaims(deps.db, owner).catch((err: unknown) => log.warn({ err }, 'webhook claims not released; they expire'));
       await guard.close().catch(() => undefined);
     },
   };
