@@ -7,12 +7,14 @@
  *   reset known/unknown  requestPasswordReset for registered vs never-registered addresses, one
  *                 run after the other on an instance of its own (send limits lifted): p50, p99,
  *                 req/s of both and the p50 difference (no account enumeration by timing)
+ *   webhooks      deliveries per second to a loopback receiver and the lag from commit to receipt (p50, p99)
  * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2,
- * audit, reset), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
+ * audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
  * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
  * BENCH_RESET_CONNECTIONS (10), BENCH_RESET_USERS (100 registered addresses, and as many unknown);
+ * BENCH_WEBHOOK_EVENTS (1000), BENCH_WEBHOOK_RATE (200 per s);
  * DATABASE_URL + REDIS_URL to measure against existing servers.
  * Exits 1 on an error or a failed request, never on a missed target.
  */
@@ -28,8 +30,9 @@ import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
 import { startBareYoga, startGateway } from './servers.js';
+import { printWebhookBench, runWebhookBench, type WebhookBenchSettings } from './webhooks.js';
 
-const RUNS = ['bare', 'me', 'login', 'argon2', 'audit', 'reset'] as const;
+const RUNS = ['bare', 'me', 'login', 'argon2', 'audit', 'reset', 'webhooks'] as const;
 type Run = (typeof RUNS)[number];
 type Settings = {
   only: ReadonlySet<Run>;
@@ -39,6 +42,7 @@ type Settings = {
   loginConnections: number;
   audit: AuditFanoutSettings;
   reset: ResetTimingSettings;
+  webhooks: WebhookBenchSettings;
 };
 type User = { email: string; password: string; accessToken: string };
 
@@ -58,6 +62,10 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     reset: {
       connections: integerSetting(env, 'BENCH_RESET_CONNECTIONS', 10, 1),
       users: integerSetting(env, 'BENCH_RESET_USERS', 100, 1),
+    },
+    webhooks: {
+      events: integerSetting(env, 'BENCH_WEBHOOK_EVENTS', 1000, 1),
+      ratePerSecond: integerSetting(env, 'BENCH_WEBHOOK_RATE', 200, 1),
     },
   };
 }
@@ -160,9 +168,14 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
     gatewayUrl && only.has('audit')
       ? await runAuditFanout({ backends, producerUrl: gatewayUrl, secretKey, settings: settings.audit }, cleanup, signal)
       : undefined;
+  const webhooks = only.has('webhooks') ? await runWebhookBench({ backends, settings: settings.webhooks }, cleanup, signal) : undefined;
   printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
   if (audit) printAuditFanout(audit);
-  const failed = Object.values(results).some((m) => m && failures(m) > 0) || (audit ? auditFanoutFailures(audit) : 0) > 0;
+  if (webhooks) printWebhookBench(webhooks);
+  const failed =
+    Object.values(results).some((m) => m && failures(m) > 0) ||
+    (audit ? auditFanoutFailures(audit) : 0) > 0 ||
+    (webhooks ? webhooks.received < webhooks.events : false);
   return failed ? 1 : 0;
 }
 

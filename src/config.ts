@@ -1,6 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { abuseConfig, abuseEnv } from './config-abuse.js';
+import { webhookConfig, webhookEnv } from './config-webhooks.js';
 import { parseDuration } from './shared/duration.js';
 // The MFA methods a deployment can offer (RECOVERY_CODE is always available once MFA is on).
 import { FACTOR_METHODS, type FactorMethod } from './shared/mfa-methods.js';
@@ -157,6 +158,7 @@ const envSchema = z.object({
   /** @default development */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   ...abuseEnv,
+  ...webhookEnv,
 });
 
 export type TrustProxy = { kind: 'none' } | { kind: 'all' } | { kind: 'hops'; hops: number } | { kind: 'list'; ips: string[] };
@@ -244,6 +246,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     isProduction: e.NODE_ENV === 'production',
     /** Rate limits, login lockout, CAPTCHA and GraphQL/HTTP limits. */
     abuse,
+    /** Webhook delivery: retries, disabling, retention, the SSRF guard's allow-list. */
+    webhooks: webhookConfig(e),
   });
 });
 

@@ -6,6 +6,7 @@ import { createLatencyRecorder, type LatencyRecorder } from './modules/analytics
 import type { AuditLive } from './modules/audit/live.js';
 import { createMessages, type Messages, type MessagesOptions } from './modules/messaging/delivery.js';
 import { createPostgresQueue } from './modules/messaging/queue.js';
+import type { WebhookRuntime } from './modules/webhooks/runtime.js';
 import { createKeyRing, type KeyRing } from './modules/tokens/keys.js';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './modules/tokens/verifier.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -49,12 +50,16 @@ export type Ports = {
   mfaKeys: { totp: Buffer; recovery: Buffer };
   /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits; the server starts the worker that delivers them with retries. */
   messages: Messages;
+  /** Derived from SECRET_KEY: webhook signing secrets at rest. */
+  webhookSecretKey: Buffer;
 };
 
 /** Everything a use-case may touch: the ports and the services the server started. A plain object: tests build theirs with fakes at the edges. */
 export type Deps = Ports & {
   /** Live audit events: the outbox relay (one instance leads), this instance's feed and subscriber checks. */
   audit: AuditLive;
+  /** Webhook delivery: the outbox fan-out, the worker and the SSRF guard. */
+  webhooks: WebhookRuntime;
 };
 
 export type DepsOverrides = Partial<Pick<Deps, 'clock' | 'random' | 'hasher' | 'logger' | 'store' | 'database' | 'captcha'>> & {
@@ -145,6 +150,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       latency,
       messages,
       mfaKeys,
+      webhookSecretKey: deriveKey(secret.key, 'webhook-secret'),
     };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -170,10 +176,14 @@ function createMessagesFor(config: Config, logger: Logger, options: Pick<Message
  * Stops the running services (when started) and releases what createDeps opened (the caller
  * closes what it passed in).
  */
-export async function closeDeps(deps: Ports & Partial<Pick<Deps, 'audit'>>, owned: { database: boolean; store: boolean } = { database: true, store: true }) {
+export async function closeDeps(
+  deps: Ports & Partial<Pick<Deps, 'audit' | 'webhooks'>>,
+  owned: { database: boolean; store: boolean } = { database: true, store: true },
+) {
   deps.keys.stop();
   // Before the database and the store close: the relay may be mid-publish.
   await deps.audit?.stop();
+  await deps.webhooks?.stop();
   // Before the store closes, so the last seconds of latency are kept.
   await deps.latency.close();
   // Messages already queued still go out (their tokens were committed).

@@ -30,5 +30,10 @@ export const AUDIT_ACTIONS = [
   'role.deleted',
   'rate_limit.exceeded',
   'captcha.failed',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.disabled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

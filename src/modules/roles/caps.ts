@@ -9,6 +9,8 @@ export const CAPS = [
   'sessions:revoke',
   'audit:read',
   'analytics:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Cap = (typeof CAPS)[number];
 
