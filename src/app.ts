@@ -21,6 +21,7 @@ import { useCsrf } from './graphql/plugins/use-csrf.js';
 import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
 import { usePages } from './graphql/plugins/use-pages.js';
+import { useOAuthRoutes } from './graphql/plugins/use-oauth-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
 import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
@@ -132,6 +133,7 @@ export function createApp(deps: Deps): App {
       useRequestTimeout({ timeoutMs: config.requestTimeoutMs }),
       useRoutes(deps),
       usePages(config),
+      useOAuthRoutes(deps),
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),

@@ -30,5 +30,11 @@ export const AUDIT_ACTIONS = [
   'role.deleted',
   'rate_limit.exceeded',
   'captcha.failed',
+  'oauth.login',
+  'oauth.login_failed',
+  'oauth.linked',
+  'oauth.unlinked',
+  'oauth_provider.upserted',
+  'oauth_provider.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -9,6 +9,8 @@ export const CAPS = [
   'sessions:revoke',
   'audit:read',
   'analytics:read',
+  'providers:read',
+  'providers:write',
 ] as const;
 export type Cap = (typeof CAPS)[number];
 
