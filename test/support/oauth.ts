@@ -51,3 +51,27 @@ export async function signInWith(app: TestApp, provider: string, browser: Browse
   expect(landing.error, landing.url.href).toBeNull();
   return expectOk(await finish(app, landing.code!)).finishOAuth;
 }
+
+/**
+ * Opens GET /oauth/:provider and follows the redirects through the provider up to the gateway's
+ * callback, returning the callback URL (code and state) without opening it.
+ */
+export async function toCallback(browser: Browser, provider: string): Promise<URL> {
+  let url = new URL(`http://gateway.test/oauth/${provider}`);
+  for (let hop = 0; hop < 20; hop++) {
+    const response = await browser.get(url.href);
+    await response.body?.cancel();
+    const location = response.headers.get('location');
+    if (!location) throw new Error(`no redirect from ${url.origin}${url.pathname} (${response.status})`);
+    url = new URL(location, url);
+    if (url.hostname === 'gateway.test' && url.pathname === `/oauth/${provider}/callback`) return url;
+  }
+  throw new Error('too many redirects');
+}
+
+/** Opens a callback URL in a browser: where the gateway sends it. */
+export async function openCallback(browser: Browser, url: URL): Promise<Landing> {
+  const response = await browser.get(url.href);
+  expect(response.status).toBe(302);
+  return landingOf(new URL(response.headers.get('location')!));
+}

@@ -88,14 +88,18 @@ export function primeConfiguration(deps: ClientDeps, row: OAuthProviderRow, conf
 /**
  * A short, secret-free reason for a failed exchange or check, for the audit row: the library's
  * error code and, for a claim comparison, the claim (`OAUTH_JWT_CLAIM_COMPARISON_FAILED:nonce`),
- * or the provider's OAuth error (`invalid_grant`). Never the message's values or any token.
+ * `:signature` for a bad signature, or the provider's OAuth error (`provider:invalid_grant`). Never the message's values or any token.
  */
 export function describeFailure(error: unknown): string {
-  const e = error as { code?: unknown; error?: unknown; cause?: { claim?: unknown; code?: unknown; attribute?: unknown } };
-  const clean = (v: unknown) => (typeof v === 'string' ? v.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 64) : '');
-  if (typeof e?.error === 'string') return clean(`provider:${e.error}`);
-  const detail = clean(e?.cause?.claim) || clean(e?.cause?.attribute) || clean(e?.cause?.code);
-  return clean(`${clean(e?.code) || 'unknown'}${detail ? `:${detail}` : ''}`);
+  const clean = (v: unknown) => (typeof v === 'string' ? v.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 48) : '');
+  type Link = { code?: unknown; error?: unknown; claim?: unknown; attribute?: unknown; signature?: unknown; cause?: unknown };
+  const chain: Link[] = [];
+  for (let e = error as Link | undefined, depth = 0; e && typeof e === 'object' && depth < 5; e = e.cause as Link | undefined, depth++) chain.push(e);
+  const oauthError = chain.find((e) => typeof e.error === 'string');
+  if (oauthError) return clean(`provider:${oauthError.error}`);
+  const codes = [...new Set(chain.map((e) => clean(e.code)).filter(Boolean))];
+  const detail = chain.map((e) => clean(e.claim) || clean(e.attribute) || (e.signature ? 'signature' : '')).find(Boolean);
+  return [codes[0] ?? 'unknown', detail ?? codes.at(-1)].filter((v, i, all) => v && all.indexOf(v) === i).join(':');
 }
 
 /** A network failure or timeout, as opposed to a refusal: worth a fresh discovery next time. */

@@ -29,10 +29,12 @@ type FlowRecord = {
   verifier: string;
   /** sha256 of the browser-binding cookie (login CSRF: RFC 9700 §4.7.1, ASVS 5.0 V10.2.1). */
   binding: string;
+  /** deps.clock time; the store's TTL only bounds how long the key is kept. */
+  expiresAt: number;
 };
 
 /** What the callback leaves for finishOAuth under the one-time code. */
-export type FinishRecord = { userId: string; provider: string; identityId: string };
+export type FinishRecord = { userId: string; provider: string; identityId: string; expiresAt: number };
 
 const stateKey = (state: string) => `oauth:state:${sha256(state)}`;
 export const finishKey = (code: string) => `oauth:code:${sha256(code)}`;
@@ -74,6 +76,7 @@ export async function startFlow(
     nonce,
     verifier,
     binding: sha256(binding),
+    expiresAt: deps.clock.now() + STATE_TTL_MS,
   };
   await deps.store.codes.set(stateKey(state), JSON.stringify(record), STATE_TTL_MS);
   const url = oidc.buildAuthorizationUrl(config, {
@@ -94,7 +97,9 @@ async function takeFlow(deps: FlowDeps, state: string | null): Promise<FlowRecor
   const key = stateKey(state);
   const stored = await deps.store.codes.get(key);
   if (!stored || !(await deps.store.codes.takeIf(key, stored))) throw new OAuthFlowError('INVALID_TOKEN', 'state_unknown');
-  return JSON.parse(stored) as FlowRecord;
+  const flow = JSON.parse(stored) as FlowRecord;
+  if (flow.expiresAt <= deps.clock.now()) throw new OAuthFlowError('INVALID_TOKEN', 'state_expired');
+  return flow;
 }
 
 /**
@@ -127,7 +132,7 @@ export async function handleCallback(
     userId = user.id;
     if (user.disabled) throw new OAuthFlowError('ACCOUNT_DISABLED', 'disabled', 'This account is disabled');
     const code = deps.random.token(32);
-    const finish: FinishRecord = { userId: user.id, provider: row.name, identityId: identity.id };
+    const finish: FinishRecord = { userId: user.id, provider: row.name, identityId: identity.id, expiresAt: deps.clock.now() + FINISH_CODE_TTL_MS };
     await deps.store.codes.set(finishKey(code), JSON.stringify(finish), FINISH_CODE_TTL_MS);
     return withParam(flow.redirectTo, 'code', code);
   } catch (error) {

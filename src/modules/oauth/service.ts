@@ -50,6 +50,7 @@ export async function finishOAuth(
   const stored = code.length <= 256 ? await deps.store.codes.get(key) : null;
   if (!stored || !(await deps.store.codes.takeIf(key, stored))) throw new InvalidTokenError();
   const finish = JSON.parse(stored) as FinishRecord;
+  if (finish.expiresAt <= deps.clock.now()) throw new InvalidTokenError();
   const user = await findUserById(deps.db, finish.userId);
   if (!user) throw new InvalidTokenError();
   const failed = (reason: string) =>
