@@ -14,6 +14,8 @@ export type Browser = {
    * browser lands on the front end (redirectTo), and returns that URL without loading it.
    */
   follow(url: string): Promise<URL>;
+  /** A GraphQL POST from the page on the gateway's origin: its Set-Cookie headers land in the jar. */
+  gql(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data: any; errors?: Array<{ extensions: Record<string, any> }> }>;
   /** The cookies the browser holds for a host (host:port). */
   cookies(host?: string): Map<string, string>;
 };
@@ -31,13 +33,13 @@ export function createBrowser(app: TestApp): Browser {
     return jar;
   };
 
-  async function get(target: string): Promise<Response> {
+  async function get(target: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
     const url = new URL(target);
     const jar = jarOf(url.host);
-    const headers: Record<string, string> = { 'user-agent': 'test-browser' };
+    const headers: Record<string, string> = { 'user-agent': 'test-browser', ...init.headers };
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     let response: Response;
-    if (url.hostname === GATEWAY_HOST) response = await app.fetch(url.pathname + url.search, { headers });
+    if (url.hostname === GATEWAY_HOST) response = await app.fetch(url.pathname + url.search, { method: init.method, body: init.body, headers });
     else if (isLoopback(url)) response = await fetch(url, { redirect: 'manual', headers });
     else throw new Error(`the test browser goes to loopback hosts only, not ${url.host}`);
     for (const line of response.headers.getSetCookie()) {
@@ -66,5 +68,12 @@ export function createBrowser(app: TestApp): Browser {
     throw new Error('too many redirects');
   }
 
-  return { get, follow, cookies: (host = GATEWAY_HOST) => jarOf(host) };
+  async function gql(query: string, variables?: Record<string, unknown>, token?: string) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await get(`http://${GATEWAY_HOST}/graphql`, { method: 'POST', body: JSON.stringify({ query, variables }), headers });
+    return response.json() as Promise<{ data: any; errors?: Array<{ extensions: Record<string, any> }> }>;
+  }
+
+  return { get: (url) => get(url), follow, gql, cookies: (host = GATEWAY_HOST) => jarOf(host) };
 }

@@ -75,3 +75,18 @@ export async function openCallback(browser: Browser, url: URL): Promise<Landing>
   expect(response.status).toBe(302);
   return landingOf(new URL(response.headers.get('location')!));
 }
+
+/** Registers the GitHub-shaped stub as a plain OAuth 2.0 provider. */
+export function githubProvider(stub: { url: string; clientId: string; clientSecret: string }, name = 'github', extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    displayName: 'GitHub',
+    authorizationEndpoint: `${stub.url}/login/oauth/authorize`,
+    tokenEndpoint: `${stub.url}/login/oauth/access_token`,
+    userinfoEndpoint: `${stub.url}/user`,
+    clientId: stub.clientId,
+    clientSecret: stub.clientSecret,
+    scopes: ['read:user', 'user:email'],
+    ...extra,
+  };
+}

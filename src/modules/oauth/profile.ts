@@ -78,7 +78,8 @@ async function plainProfile(config: oidc.Configuration, row: OAuthProviderRow, a
   const list = Array.isArray(emails) ? (emails as Array<Record<string, unknown>>).filter((e) => text(e?.email, 320)) : [];
   const chosen = list.find((e) => e.primary === true && e.verified === true) ?? list.find((e) => e.verified === true);
   if (chosen) return { subject: String(id), email: text(chosen.email, 320), emailVerified: true, name };
-  return { subject: String(id), email: text(user.email, 320), emailVerified: false, name };
+  const unverified = text(list.find((e) => e.primary === true)?.email, 320) ?? text(user.email, 320);
+  return { subject: String(id), email: unverified, emailVerified: false, name };
 }
 
 async function getJson(config: oidc.Configuration, accessToken: string, url: string): Promise<unknown> {
