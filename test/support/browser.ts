@@ -57,6 +57,8 @@ export function createBrowser(app: TestApp): Browser {
     for (let hop = 0; hop < 20; hop++) {
       if (url.hostname === GATEWAY_HOST && !OAUTH_ROUTE.test(url.pathname)) return url;
       if (url.hostname === GATEWAY_HOST && url.pathname === '/oauth/callback') return url;
+      // A front end of its own (APP_URL elsewhere): landed.
+      if (url.hostname !== GATEWAY_HOST && !isLoopback(url)) return url;
       const response = await get(url.href);
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || !location) {
