@@ -22,6 +22,7 @@ import { useNoIntrospection } from './graphql/plugins/use-no-introspection.js';
 import { useRoutes } from './graphql/plugins/use-routes.js';
 import { usePages } from './graphql/plugins/use-pages.js';
 import { useConsole } from './graphql/plugins/use-console.js';
+import { useOAuthRoutes } from './graphql/plugins/use-oauth-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
 import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
@@ -134,6 +135,7 @@ export function createApp(deps: Deps): App {
       useRoutes(deps),
       usePages(config),
       useConsole(config),
+      useOAuthRoutes(deps),
       useErrorLogging(deps),
       useCsrf(),
       useCookieJar(),

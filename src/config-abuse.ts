@@ -25,6 +25,9 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, Limit>> = Object.freez
   // Re-authentication with the current password (changePassword, deleteAccount, MFA changes), correct or not:
   // bounds guessing by a holder of a stolen access token (ASVS 5.0 V6.3.1), beside the login streak it also counts in.
   'reauth.account': { max: 10, windowMs: 15 * 60_000 },
+  // Provider sign-in per IP, as login.ip: GET /oauth/:provider, its callback, startOAuth, startOAuthLink and finishOAuth
+  // each count (a whole sign-in is three), so state and one-time codes cannot be churned.
+  'oauth.ip': { max: 60, windowMs: 60_000 },
 });
 
 /** Operations that take a captchaToken. */
@@ -55,7 +58,7 @@ function parseRateLimits(value: string, ctx: z.RefinementCtx): Record<string, Li
 const count = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 export const abuseEnv = {
-  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m,send.ip=20/10m,send.recipient=1/1m,sendHourly.recipient=5/1h,verify.ip=30/1m,mfa.account=10/15m,reauth.account=10/15m */
+  /** Overrides of the per-operation limits. @default login.ip=30/1m,register.ip=30/5m,send.ip=20/10m,send.recipient=1/1m,sendHourly.recipient=5/1h,verify.ip=30/1m,mfa.account=10/15m,reauth.account=10/15m,oauth.ip=60/1m */
   RATE_LIMITS: z.string().default('').transform(parseRateLimits),
   /** Consecutive failed logins of one account before a CAPTCHA is required (when one is configured). @default 5 */
   LOGIN_CAPTCHA_AFTER: count(5),

@@ -48,6 +48,8 @@ export type Ports = {
   latency: LatencyRecorder;
   /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes. */
   mfaKeys: { totp: Buffer; recovery: Buffer };
+  /** Derived from SECRET_KEY: OAuth providers' client secrets at rest. */
+  oauthKey: Buffer;
   /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits; the server starts the worker that delivers them with retries. */
   messages: Messages;
   /** Derived from SECRET_KEY: webhook signing secrets at rest. */
@@ -115,6 +117,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
     const mfaKeys = { totp: deriveKey(secret.key, 'totp-secret'), recovery: deriveKey(secret.key, 'recovery-code') };
+    const oauthKey = deriveKey(secret.key, 'oauth-client-secret');
     const tokens = createAccessTokenVerifier({ config, clock, keys });
     const captcha =
       overrides.captcha !== undefined
@@ -151,6 +154,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       messages,
       mfaKeys,
       webhookSecretKey: deriveKey(secret.key, 'webhook-secret'),
+      oauthKey,
     };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);

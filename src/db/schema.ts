@@ -7,3 +7,4 @@ export { oneTimeTokens } from '../modules/verification/tables.js';
 export { mfaFactors, recoveryCodes } from '../modules/mfa/tables.js';
 export { outboundMessages } from '../modules/messaging/tables.js';
 export { webhooks, webhookDeliveries, webhookCursor } from '../modules/webhooks/tables.js';
+export { identities, oauthProviders } from '../modules/oauth/tables.js';

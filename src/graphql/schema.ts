@@ -16,6 +16,7 @@ import '../modules/roles/graphql.js';
 import '../modules/admin/graphql.js';
 import '../modules/audit/graphql.js';
 import '../modules/webhooks/graphql.js';
+import '../modules/oauth/graphql.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -3,13 +3,15 @@
 // No inline script or style: the pages are served with `default-src 'self'`.
 
 const $ = (id) => document.getElementById(id);
+// Beside /_gateway/pages.js, whichever page (/magic-link, /oauth/callback) loaded it.
+const GRAPHQL_URL = new URL('../graphql', import.meta.url);
 const CSRF_HEADER = 'x-graphql-yoga-csrf';
 
 /** One GraphQL POST; the CSRF header lets the cookie count (README "Cookies"). */
 async function gql(query, variables, bearer) {
   const headers = { 'content-type': 'application/json', [CSRF_HEADER]: '1' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  const response = await fetch('graphql', { method: 'POST', headers, credentials: 'same-origin', body: JSON.stringify({ query, variables }) });
+  const response = await fetch(GRAPHQL_URL, { method: 'POST', headers, credentials: 'same-origin', body: JSON.stringify({ query, variables }) });
   const body = await response.json();
   if (body.errors?.length) {
     const error = new Error(body.errors[0].message);
@@ -24,6 +26,8 @@ const MESSAGES = {
   WEAK_PASSWORD: null, // the server's message says what is wrong
   RATE_LIMITED: 'Too many attempts. Wait a moment and try again.',
   INVALID_CODE: 'That code is not right. Try again.',
+  IDENTITY_CONFLICT: 'This provider account cannot be used here: sign in another way, then link it from your settings.',
+  ACCOUNT_DISABLED: 'This account is disabled.',
 };
 
 function show(text, isError = false) {
@@ -120,7 +124,28 @@ function signedIn(auth) {
 
 const ROUTES = { 'verify-email': verifyEmail, 'reset-password': resetPassword, 'magic-link': magicLink };
 
+/** APP_URL/oauth/callback: the provider sign-in's landing, with ?code= (once, 60 s) or ?error=<ErrorCode>. */
+async function oauthCallback(params) {
+  document.title = $('title').textContent = 'Sign in';
+  const error = params.get('error');
+  if (error) return show(MESSAGES[error] ?? `The sign-in did not complete (${error}).`, true);
+  const code = params.get('code');
+  if (!code) return show('Nothing to finish here: start the sign-in again.', true);
+  try {
+    const { finishOAuth: auth } = await gql(`mutation Finish($code: String!) { finishOAuth(code: $code, setCookie: true) { ${AUTH} } }`, { code });
+    if (auth.mfaRequired) return secondFactor(auth);
+    signedIn(auth);
+  } catch (failure) {
+    fail(failure);
+  }
+}
+
 function start() {
+  if (location.pathname.endsWith('/oauth/callback')) {
+    const params = new URLSearchParams(location.search);
+    history.replaceState(null, '', location.pathname);
+    return oauthCallback(params);
+  }
   const route = ROUTES[location.pathname.split('/').pop()];
   const token = new URLSearchParams(location.search).get('token');
   // Out of the address bar and the history once read (it is a one-time secret).

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   /** An operation that needs a sign-in within the last 5 minutes (README "Errors"). */
   'REAUTH_REQUIRED',
+  /** A provider identity whose email belongs to an account it may not be linked to, or a subject linked to another account (README "Sign-in with OAuth / OIDC providers"). */
+  'IDENTITY_CONFLICT',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

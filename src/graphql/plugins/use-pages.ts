@@ -5,6 +5,9 @@ import type { Config } from '../../config.js';
 /** The routes that mailed links point to (messaging/send.ts), each served the same page. */
 export const LINK_PAGES = ['/verify-email', '/reset-password', '/magic-link'] as const;
 
+/** The default redirectTo of a provider sign-in (APP_URL/oauth/callback): it calls finishOAuth with the code. */
+export const OAUTH_CALLBACK_PAGE = '/oauth/callback';
+
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/_gateway/pages.js': { file: 'pages.js', type: 'text/javascript; charset=utf-8' },
   '/_gateway/pages.css': { file: 'pages.css', type: 'text/css; charset=utf-8' },
@@ -41,6 +44,8 @@ export function servesLinkPages(config: Pick<Config, 'appUrl' | 'publicUrl'>): b
 export function usePages(config: Pick<Config, 'appUrl' | 'publicUrl'>): Plugin {
   if (!servesLinkPages(config)) return {};
   const html = readPage('link.html');
+  // One level down: its assets and the API are one level up (no <base>: the CSP has base-uri 'none').
+  const oauthHtml = readPage('oauth-callback.html');
   const assets = new Map(Object.entries(ASSETS).map(([path, { file, type }]) => [path, { body: readPage(file), type }]));
   return {
     onRequest({ url, request, endResponse, fetchAPI }) {
@@ -49,10 +54,11 @@ export function usePages(config: Pick<Config, 'appUrl' | 'publicUrl'>): Plugin {
       if (asset) {
         return endResponse(new fetchAPI.Response(asset.body, { headers: { 'content-type': asset.type, 'cache-control': 'no-cache', ...PAGE_HEADERS } }));
       }
-      if ((LINK_PAGES as readonly string[]).includes(url.pathname)) {
+      const page = (LINK_PAGES as readonly string[]).includes(url.pathname) ? html : url.pathname === OAUTH_CALLBACK_PAGE ? oauthHtml : null;
+      if (page) {
         // no-store: the URL carries a one-time token.
         return endResponse(
-          new fetchAPI.Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...PAGE_HEADERS } }),
+          new fetchAPI.Response(page, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...PAGE_HEADERS } }),
         );
       }
     },

@@ -21,6 +21,10 @@ export const FIELD_RATE_LIMITS: Readonly<Record<string, string>> = Object.freeze
   'Mutation.resetPassword': 'verify.ip',
   'Mutation.loginWithMagicLink': 'verify.ip',
   'Mutation.verify2fa': 'verify.ip',
+  // Provider sign-in; GET /oauth/:provider and its callback count in the same bucket (oauth/routes.ts).
+  'Mutation.startOAuth': 'oauth.ip',
+  'Mutation.startOAuthLink': 'oauth.ip',
+  'Mutation.finishOAuth': 'oauth.ip',
 });
 
 /** Limits counted in sliding windows by @envelop/rate-limiter on the atomic WindowStore. */

@@ -35,5 +35,11 @@ export const AUDIT_ACTIONS = [
   'webhook.deleted',
   'webhook.secret_rotated',
   'webhook.disabled',
+  'oauth.login',
+  'oauth.login_failed',
+  'oauth.linked',
+  'oauth.unlinked',
+  'oauth_provider.upserted',
+  'oauth_provider.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -11,6 +11,8 @@ export const CAPS = [
   'analytics:read',
   'webhooks:read',
   'webhooks:write',
+  'providers:read',
+  'providers:write',
 ] as const;
 export type Cap = (typeof CAPS)[number];
 
