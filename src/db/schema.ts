@@ -6,3 +6,4 @@ export { signingKeys } from '../modules/tokens/tables.js';
 export { oneTimeTokens } from '../modules/verification/tables.js';
 export { mfaFactors, recoveryCodes } from '../modules/mfa/tables.js';
 export { outboundMessages } from '../modules/messaging/tables.js';
+export { passkeys } from '../modules/passkeys/tables.js';

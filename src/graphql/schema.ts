@@ -15,6 +15,7 @@ import '../modules/analytics/graphql.js';
 import '../modules/roles/graphql.js';
 import '../modules/admin/graphql.js';
 import '../modules/audit/graphql.js';
+import '../modules/passkeys/graphql.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -21,6 +21,8 @@ export const FIELD_RATE_LIMITS: Readonly<Record<string, string>> = Object.freeze
   'Mutation.resetPassword': 'verify.ip',
   'Mutation.loginWithMagicLink': 'verify.ip',
   'Mutation.verify2fa': 'verify.ip',
+  'Mutation.startPasskeyLogin': 'login.ip',
+  'Mutation.finishPasskeyLogin': 'verify.ip',
 });
 
 /** Limits counted in sliding windows by @envelop/rate-limiter on the atomic WindowStore. */

@@ -30,5 +30,9 @@ export const AUDIT_ACTIONS = [
   'role.deleted',
   'rate_limit.exceeded',
   'captcha.failed',
+  'passkey.registered',
+  'passkey.deleted',
+  'passkey.login',
+  'passkey.login_failed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
