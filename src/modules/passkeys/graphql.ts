@@ -47,9 +47,9 @@ builder.mutationField('finishPasskeyRegistration', (t) =>
       'The RegistrationResponseJSON from the browser, answering the challenge of this session. INVALID_TOKEN for an unknown, used or expired challenge; INVALID_CODE for a response that does not verify (origin, RP ID).',
     authScopes: { authenticated: true },
     args: { response: t.arg({ type: 'JSON', required: true }), name: t.arg.string({ description: 'A label such as "Work laptop" (at most 100 characters).' }) },
+    // No recent-sign-in check of its own: the challenge, bound to this session, came from a recent one and lives 5 minutes.
     resolve: (_, args, ctx) => {
       const auth = requireAuth(ctx);
-      requireRecentSignIn(ctx.deps, auth);
       return finishPasskeyRegistration(ctx.deps, auth, { response: args.response, name: args.name }, ctx.meta);
     },
   }),

@@ -103,7 +103,7 @@ async function verifyAndSignIn(deps: LoginDeps, caller: Caller, response: unknow
   const { challenge, binding } = await takeChallenge(deps, response, 'login');
   const pending = caller?.pending ? caller.pendingLogin : null;
   if (caller?.pending && !pending) throw new UnauthenticatedError('The sign-in expired; start again');
-  if (binding.pendingId !== (pending ? caller!.sessionId : null)) throw new Refusal('challenge_binding', binding.userId, new PasskeyRejectedError());
+  if (binding.pendingId !== (pending ? caller!.sessionId : null)) throw new Refusal('challenge_binding', binding.userId ?? caller?.userId ?? null);
   if (pending) await countPendingTry(deps, caller!.userId, caller!.sessionId, meta);
   const credentialId = (response as { id?: unknown }).id;
   const passkey = typeof credentialId === 'string' && credentialId.length <= 1024 ? await findPasskeyByCredentialId(deps.db, credentialId) : null;
@@ -136,12 +136,12 @@ async function verifyAndSignIn(deps: LoginDeps, caller: Caller, response: unknow
   if (pending && !pending.methods.includes('PASSKEY')) throw new Refusal('method_not_allowed', user.id);
   const claimed = await deps.db.transaction(async (tx) => {
     const row = await claimAssertion(tx, { id: passkey.id, counter: info.newCounter, backedUp: info.credentialBackedUp, now: new Date(deps.clock.now()) });
-    if (row) await recordAudit(deps, tx, { action: 'passkey.login', userId: user.id, meta, metadata: { passkeyId: passkey.id, secondFactor: !!pending } });
+    if (row) await recordAudit(deps, tx, { action: 'passkey.login', userId: user.id, meta, metadata: { keyId: passkey.id, secondFactor: !!pending } });
     return row;
   });
   // A counter that did not grow: the credential may have been cloned (WebAuthn L3 §6.1.1).
   if (!claimed)
-    throw new Refusal('counter_regression', user.id, new PasskeyRejectedError(), { passkeyId: passkey.id, counter: info.newCounter, stored: passkey.counter });
+    throw new Refusal('counter_regression', user.id, new PasskeyRejectedError(), { keyId: passkey.id, counter: info.newCounter, stored: passkey.counter });
   // RFC 8176: hwk for a device-bound key, swk for one that can be synced off the device (backup eligible).
   const kind = info.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk';
   if (!pending) return completeSignIn(deps, user, { meta, methods: [kind, 'mfa'], firstFactor: 'passkey', multiFactor: true });

@@ -99,7 +99,7 @@ export async function finishPasskeyRegistration(
     });
     if (!row) throw new BadInputError('This passkey is registered already', 'response');
     await syncUserMfa(tx, caller.userId, locked.defaultMfaMethod);
-    const metadata = { passkeyId: row.id, deviceType: row.deviceType, backedUp: row.backedUp, aaguid: info.aaguid };
+    const metadata = { keyId: row.id, deviceType: row.deviceType, backedUp: row.backedUp, aaguid: info.aaguid };
     await recordAudit(deps, tx, { action: 'passkey.registered', userId: caller.userId, meta, metadata });
     if (!locked.mfaMethods.includes('PASSKEY')) {
       await recordAudit(deps, tx, {
@@ -122,7 +122,7 @@ export async function deletePasskey(deps: Pick<Deps, 'clock' | 'db' | 'random'>,
     const row = await deletePasskeyRow(tx, userId, id);
     if (!row) throw new NotFoundError('Passkey');
     const user = await syncUserMfa(tx, userId, locked.defaultMfaMethod);
-    await recordAudit(deps, tx, { action: 'passkey.deleted', userId, meta, metadata: { passkeyId: row.id } });
+    await recordAudit(deps, tx, { action: 'passkey.deleted', userId, meta, metadata: { keyId: row.id } });
     if (!user.mfaMethods.includes('PASSKEY')) {
       await recordAudit(deps, tx, { action: 'mfa.disabled', userId, meta, metadata: { method: 'PASSKEY', mfaOff: user.mfaMethods.length === 0 } });
     }
