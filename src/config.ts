@@ -140,6 +140,12 @@ const envSchema = z.object({
   REQUIRE_EMAIL_VERIFICATION: boolean(false),
   /** Serve the admin console at GET /admin. @default true */
   ADMIN_CONSOLE: boolean(true),
+  /** WebAuthn relying party ID: a host name that each of WEBAUTHN_ORIGINS' hosts equals or ends with (a registrable domain suffix). @default the host of APP_URL */
+  WEBAUTHN_RP_ID: optionalString,
+  /** The name authenticators show beside a passkey. @default APP_NAME */
+  WEBAUTHN_RP_NAME: optionalString.refine((v) => v === undefined || v.trim().length <= 64, { message: 'at most 64 characters' }),
+  /** Browser origins a passkey may be used from, comma-separated. @default the origins of APP_URL and PUBLIC_URL */
+  WEBAUTHN_ORIGINS: optionalString,
   /**
    * false, true (trust every hop), a hop count, or a comma-separated list of proxy addresses,
    * CIDR ranges (`10.0.0.0/8`) and names proxy-addr knows (`loopback`, `linklocal`, `uniquelocal`).
@@ -198,9 +204,10 @@ const configSchema = envSchema.transform((e, ctx) => {
     if (e[key] < 100) problem(key, 'must be at least 100ms');
   }
   const abuse = abuseConfig(e, problem);
+  const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
+  const webauthn = webauthnConfig(e, publicUrl, problem);
   if (failed) return z.NEVER;
 
-  const publicUrl = stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -248,6 +255,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     abuse,
     /** Webhook delivery: retries, disabling, retention, the SSRF guard's allow-list. */
     webhooks: webhookConfig(e),
+    /** Passkeys: the relying party (WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME) and the origins assertions may come from (WEBAUTHN_ORIGINS). */
+    webauthn,
   });
 });
 
@@ -296,6 +305,38 @@ function parseOrigins(value: string | undefined): readonly string[] | '*' | unde
     .filter(Boolean);
   if (!origins.length || !origins.every((o) => isUrl(o, ['http', 'https']) && new URL(o).origin === o.replace(/\/+$/, '').toLowerCase())) return null;
   return Object.freeze([...new Set(origins.map((o) => new URL(o).origin))]);
+}
+
+/**
+ * WEBAUTHN_*: the RP ID must be a registrable suffix of every expected origin's host, or no
+ * browser would let those origins use it (WebAuthn L3 §5.1.3, "relying party identifier"), so a
+ * mismatch is a start-up error rather than passkeys that silently never work.
+ */
+function webauthnConfig(
+  e: { WEBAUTHN_RP_ID?: string; WEBAUTHN_RP_NAME?: string; WEBAUTHN_ORIGINS?: string; APP_NAME: string; APP_URL?: string },
+  publicUrl: string,
+  problem: (key: string, message: string) => void,
+) {
+  const appUrl = e.APP_URL ?? publicUrl;
+  const rpId = (e.WEBAUTHN_RP_ID ?? new URL(appUrl).hostname).trim().toLowerCase();
+  if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)) {
+    problem('WEBAUTHN_RP_ID', 'expected a host name such as example.com (no scheme, port or path)');
+  }
+  const listed = e.WEBAUTHN_ORIGINS === undefined ? [new URL(appUrl).origin, new URL(publicUrl).origin] : parseOrigins(e.WEBAUTHN_ORIGINS);
+  if (listed === null || listed === '*' || listed === undefined)
+    problem('WEBAUTHN_ORIGINS', 'expected a comma-separated list of origins such as https://app.example.com');
+  const under = (origin: string) => {
+    const host = new URL(origin).hostname;
+    return host === rpId || host.endsWith(`.${rpId}`);
+  };
+  const unique = Array.isArray(listed) ? [...new Set(listed)] : [];
+  // Defaults keep what can use the RP ID (PUBLIC_URL on another host cannot); a listed origin outside it is a mistake.
+  const origins = e.WEBAUTHN_ORIGINS === undefined ? unique.filter(under) : unique;
+  const outside = origins.filter((o) => !under(o));
+  if (outside.length) problem('WEBAUTHN_ORIGINS', `every origin's host must be WEBAUTHN_RP_ID or under it`);
+  if (!origins.length && e.WEBAUTHN_ORIGINS === undefined)
+    problem('WEBAUTHN_RP_ID', 'neither APP_URL nor PUBLIC_URL is on this host or under it: set WEBAUTHN_ORIGINS');
+  return Object.freeze({ rpId, rpName: e.WEBAUTHN_RP_NAME?.trim() || e.APP_NAME, origins: Object.freeze(origins) as readonly string[] });
 }
 
 function stripSlash(url: string): string {

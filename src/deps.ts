@@ -46,8 +46,8 @@ export type Ports = {
   dummyPasswordHash: string;
   /** Buffers latency per GraphQL operation; the server starts its flush to the store every 2 s (analytics). */
   latency: LatencyRecorder;
-  /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes. */
-  mfaKeys: { totp: Buffer; recovery: Buffer };
+  /** Keys derived from SECRET_KEY (HKDF, one per use): TOTP secrets at rest, recovery-code hashes, decoy passkey ids. */
+  mfaKeys: { totp: Buffer; recovery: Buffer; passkeyDecoy: Buffer };
   /** Derived from SECRET_KEY: OAuth providers' client secrets at rest. */
   oauthKey: Buffer;
   /** Mail and SMS, queued durably in `outbound_messages` after the transaction commits; the server starts the worker that delivers them with retries. */
@@ -116,7 +116,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     });
     closers.push(async () => keys.stop());
     const dummyPasswordHash = await hasher.hash(random.token(24));
-    const mfaKeys = { totp: deriveKey(secret.key, 'totp-secret'), recovery: deriveKey(secret.key, 'recovery-code') };
+    const mfaKeys = {
+      totp: deriveKey(secret.key, 'totp-secret'),
+      recovery: deriveKey(secret.key, 'recovery-code'),
+      passkeyDecoy: deriveKey(secret.key, 'passkey-decoy'),
+    };
     const oauthKey = deriveKey(secret.key, 'oauth-client-secret');
     const tokens = createAccessTokenVerifier({ config, clock, keys });
     const captcha =

@@ -8,3 +8,4 @@ export { mfaFactors, recoveryCodes } from '../modules/mfa/tables.js';
 export { outboundMessages } from '../modules/messaging/tables.js';
 export { webhooks, webhookDeliveries, webhookCursor } from '../modules/webhooks/tables.js';
 export { identities, oauthProviders } from '../modules/oauth/tables.js';
+export { passkeys } from '../modules/passkeys/tables.js';

@@ -17,6 +17,7 @@ import '../modules/admin/graphql.js';
 import '../modules/audit/graphql.js';
 import '../modules/webhooks/graphql.js';
 import '../modules/oauth/graphql.js';
+import '../modules/passkeys/graphql.js';
 
 builder.queryType({});
 builder.mutationType({});

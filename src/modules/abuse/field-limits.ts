@@ -25,6 +25,8 @@ export const FIELD_RATE_LIMITS: Readonly<Record<string, string>> = Object.freeze
   'Mutation.startOAuth': 'oauth.ip',
   'Mutation.startOAuthLink': 'oauth.ip',
   'Mutation.finishOAuth': 'oauth.ip',
+  'Mutation.startPasskeyLogin': 'login.ip',
+  'Mutation.finishPasskeyLogin': 'verify.ip',
 });
 
 /** Limits counted in sliding windows by @envelop/rate-limiter on the atomic WindowStore. */

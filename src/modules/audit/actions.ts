@@ -41,5 +41,9 @@ export const AUDIT_ACTIONS = [
   'oauth.unlinked',
   'oauth_provider.upserted',
   'oauth_provider.deleted',
+  'passkey.registered',
+  'passkey.deleted',
+  'passkey.login',
+  'passkey.login_failed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

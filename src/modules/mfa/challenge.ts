@@ -18,8 +18,11 @@ import { claimTotpStep, findFactor, unusedRecoveryCodes, useRecoveryCode } from 
 import { hashRecoveryCode, normalizeRecoveryCode } from './recovery.js';
 import { matchTotp } from './totp.js';
 
-/** RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. */
-const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', RECOVERY_CODE: 'otp' };
+/**
+ * RFC 8176 values for the second factor: TOTP and recovery codes are one-time passwords. A
+ * passkey has no code for verify2fa: finishPasskeyLogin completes the login (passkeys/login.ts).
+ */
+const AMR: Record<MfaMethod, string> = { TOTP: 'otp', SMS: 'sms', EMAIL: 'email', PASSKEY: 'hwk', RECOVERY_CODE: 'otp' };
 
 /** Codes sent to a signed-in user for re-authentication (removeMfaMethod, regenerateRecoveryCodes). */
 export const reauthCodeKey = (userId: string) => `mfa-reauth:${userId}`;

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import type { FactorMethod } from '../../shared/mfa-methods.js';
+import { countPasskeys } from '../passkeys/queries.js';
 import { setUserMfaState } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { mfaFactors, recoveryCodes, type MfaFactorRow } from './tables.js';
@@ -84,12 +85,13 @@ export async function unusedRecoveryCodes(db: DbOrTx, userId: string): Promise<n
 }
 
 /**
- * Writes the denormalised MFA state of the user row from the factors table, in the transaction
- * that locked the row (lockUserMfa). The default stays `preferred` while that factor is enabled,
- * else it becomes the oldest enabled factor.
+ * Writes the denormalised MFA state of the user row from the factors table (and PASSKEY while
+ * the user has a passkey), in the transaction that locked the row (lockUserMfa). The default
+ * stays `preferred` while that factor is enabled, else it becomes the oldest enabled factor.
  */
 export async function syncUserMfa(db: DbOrTx, userId: string, preferred: string | null): Promise<UserRow> {
   const methods = (await enabledFactors(db, userId)).map((f) => f.method);
+  if ((await countPasskeys(db, userId)) > 0) methods.push('PASSKEY');
   const defaultMfaMethod = preferred && methods.includes(preferred) ? preferred : (methods[0] ?? null);
   if (!methods.length) await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   return setUserMfaState(db, userId, { mfaMethods: methods, defaultMfaMethod });

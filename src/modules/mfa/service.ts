@@ -15,6 +15,7 @@ import { InvalidCodeError } from '../verification/errors.js';
 import { normalizePhone } from '../verification/phone.js';
 import { markEmailVerified } from '../verification/service.js';
 import { endOtherSessions } from '../sessions/recent-sign-in.js';
+import { deleteUserPasskeys } from '../passkeys/queries.js';
 import { checkFactorCode, noteMfaFailure, reauthCodeKey } from './challenge.js';
 import { claimTotpStep, deleteAllFactors, deleteFactor, enableFactor, findFactor, replaceRecoveryCodes, savePendingTotp, syncUserMfa } from './queries.js';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery.js';
@@ -27,6 +28,7 @@ const enrollKey = (userId: string, method: FactorMethod) => `mfa-enroll:${userId
 /** MFA_METHODS decides which factors can be enrolled; RECOVERY_CODE comes with the first factor. */
 function offeredMethod(deps: Pick<Deps, 'config'>, method: MfaMethod): FactorMethod {
   if (method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes come with the first factor; use regenerateRecoveryCodes for new ones', 'method');
+  if (method === 'PASSKEY') throw new BadInputError('Passkeys are added with startPasskeyRegistration', 'method');
   if (!deps.config.mfaMethods.includes(method)) throw new BadInputError(`${method} is not offered here`, 'method');
   return method;
 }
@@ -104,7 +106,8 @@ export async function confirmMfaEnrollment(
     const locked = await lockUserMfa(tx, user.id);
     if (!locked) throw new UnauthenticatedError();
     if (locked.mfaMethods.includes(method)) throw new BadInputError(`${method} is enabled already`, 'method');
-    const first = locked.mfaMethods.length === 0;
+    // A passkey brings no recovery codes (finishPasskeyRegistration returns the passkey): the first code factor does.
+    const first = locked.mfaMethods.every((m) => m === 'PASSKEY');
     const recoveryCodes = first ? generateRecoveryCodes(deps.random) : null;
     // The confirming code's time step is used: it cannot sign in a second time.
     if (totp && !(await claimTotpStep(tx, totp.factorId, totp.step))) throw new InvalidCodeError();
@@ -185,6 +188,7 @@ export async function removeMfaMethod(
   meta: RequestMeta,
 ): Promise<UserRow> {
   if (input.method === 'RECOVERY_CODE') throw new BadInputError('Recovery codes go when the last factor goes', 'method');
+  if (input.method === 'PASSKEY') throw new BadInputError('Passkeys are removed one by one with deletePasskey', 'method');
   const method = input.method;
   const user = await reauthenticate(deps, userId, { ...input, operation: 'removeMfaMethod' }, meta);
   if (!user.mfaMethods.includes(method)) throw new BadInputError(`${method} is not enabled`, 'method');
@@ -249,6 +253,8 @@ export async function resetUserMfa(
     const methods = (await lockUserMfa(tx, user.id))?.mfaMethods ?? [];
     await assertCanActOn(tx, actorId, user.id);
     await deleteAllFactors(tx, user.id);
+    // The passkeys too: a user who lost every factor has lost the device that held them.
+    await deleteUserPasskeys(tx, user.id);
     const row = await syncUserMfa(tx, user.id, null);
     await recordAudit(deps, tx, { action: 'mfa.disabled', actorId, userId: user.id, meta, metadata: { methods, mfaOff: true, by: 'admin' } });
     return row;

@@ -13,10 +13,15 @@ export type SignInProof<D = SignInDeps> = {
   meta: RequestMeta;
   /** RFC 8176 amr values the user has proved (['pwd'], ['email'], later ['fed'], ['hwk']; with MFA also 'mfa' and the second factor's). */
   methods: string[];
-  /** The first factor's name for the audit (password, magic_link). */
+  /** The first factor's name for the audit (password, magic_link, passkey). */
   firstFactor: string;
   /** The second factor just checked (verify2fa); absent after a first factor. */
   mfa?: MfaMethod;
+  /**
+   * The first factor is multi-factor by itself (a user-verified passkey: a device and its PIN or
+   * biometric, NIST SP 800-63B §5.1.9): a full session even when the account has MFA.
+   */
+  multiFactor?: boolean;
   /** A rehashed password to store with the sign-in (the password factor). */
   passwordHash?: string;
   /**
@@ -36,13 +41,13 @@ type SignInDeps = Pick<Deps, 'config' | 'clock' | 'random' | 'keys' | 'store' | 
  */
 export async function completeSignIn<D extends SignInDeps>(deps: D, user: UserRow, proof: SignInProof<D>): Promise<AuthResult> {
   const { meta } = proof;
-  if (!proof.mfa && user.mfaMethods.length) {
+  if (!proof.mfa && !proof.multiFactor && user.mfaMethods.length) {
     if (proof.passwordHash) await updateUser(deps.db, user.id, { passwordHash: proof.passwordHash });
     const started = await startPendingLogin(deps, user, { meta, amr: proof.methods, method: proof.firstFactor });
     await proof.onPendingLogin?.(deps, user, started.pending, meta);
     return started.auth;
   }
-  const { auth, sessionId } = await openSession(deps, user, { meta, amr: proof.methods, mfaVerified: !!proof.mfa });
+  const { auth, sessionId } = await openSession(deps, user, { meta, amr: proof.methods, mfaVerified: !!proof.mfa || !!proof.multiFactor });
   try {
     const updated = await deps.db.transaction(async (tx) => {
       const row = await updateUser(tx, user.id, {
