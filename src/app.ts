@@ -27,6 +27,7 @@ import { useValidationErrors } from './graphql/plugins/use-validation-errors.js'
 import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
 import { schema } from './graphql/schema.js';
+import { subgraphSchema } from './graphql/subgraph.js';
 import type { Logger } from './shared/logger.js';
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown>; requestId?: string };
@@ -98,7 +99,8 @@ function quietWebSocketErrors(wss: WebSocketServer, listening: () => boolean, lo
 export function createApp(deps: Deps): App {
   const { config, logger } = deps;
   const yoga = createYoga<ServerContext, Context>({
-    schema,
+    // FEDERATION: also an Apollo Federation v2 subgraph (README "Behind a federated gateway").
+    schema: config.federation ? subgraphSchema() : schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.isProduction ? false : graphiqlOptions(config.appName),
     renderGraphiQL: createGraphiQLRenderer(),

@@ -108,6 +108,14 @@ const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'expected hostnames such as app.example.com'))),
   /** Oldest accepted CAPTCHA solution (siteverify `challenge_ts`); tokens are also single use at the provider. @default 5m */
   CAPTCHA_MAX_AGE: duration('5m'),
+  /**
+   * Signature algorithm of access tokens. EdDSA (Ed25519) by default; ES256 (P-256) or RS256 for
+   * verifiers that lack EdDSA (jsonwebtoken-based ones, Hive Gateway's JWT plugin among them). A
+   * change rotates to a key of the new algorithm at start; tokens of the old key stay valid. @default EdDSA
+   */
+  JWT_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
+  /** Also serve the endpoint as an Apollo Federation v2 subgraph (`_service`, `_entities`). @default false */
+  FEDERATION: boolean(false),
   /** @default 15m */
   ACCESS_TOKEN_TTL: duration('15m'),
   /** @default 30d */
@@ -235,6 +243,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Expected siteverify hostnames; empty: any. */
     captchaHostnames: Object.freeze(e.CAPTCHA_HOSTNAMES) as readonly string[],
     captchaMaxAgeMs: e.CAPTCHA_MAX_AGE,
+    jwtAlg: e.JWT_ALG,
+    federation: e.FEDERATION,
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,

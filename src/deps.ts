@@ -112,6 +112,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       logger,
       pubsub: store.pubsub,
       accessTokenTtlMs: config.accessTokenTtlMs,
+      alg: config.jwtAlg,
       monotonic,
     });
     closers.push(async () => keys.stop());

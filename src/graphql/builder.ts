@@ -1,7 +1,10 @@
 import SchemaBuilder from '@pothos/core';
+import DirectivePlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
+import './edge-scopes.js';
 import type { TokenRefusal } from '../modules/tokens/service.js';
 import type { ErrorCode } from '../shared/errors.js';
 
@@ -28,7 +31,8 @@ export const builder = new SchemaBuilder<{
     self: string;
   };
 }>({
-  plugins: [ScopeAuthPlugin],
+  // The federation ones only mark types and fields; they change the schema only in toSubGraphSchema (FEDERATION, graphql/subgraph.ts).
+  plugins: [ScopeAuthPlugin, DirectivePlugin, FederationPlugin, 'edgeScopes'],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -44,17 +48,20 @@ export const builder = new SchemaBuilder<{
       };
     },
     // Tier 2 of the error model: authorization failures carry a code, which the default lacks.
-    unauthorizedError: (_parent, ctx) => {
-      if (!ctx.auth && ctx.tokenRefusal) return tokenRefusalError(ctx.tokenRefusal.reason);
-      const [code, message]: [ErrorCode, string] = !ctx.auth
-        ? ['UNAUTHENTICATED', ctx.authRefusal ?? 'Authentication required']
-        : ctx.auth.pending
-          ? ['MFA_REQUIRED', 'Complete the second factor first']
-          : ['FORBIDDEN', 'Not allowed'];
-      return new GraphQLError(message, { extensions: { code } });
-    },
+    unauthorizedError: (_parent, ctx) => unauthorizedError(ctx),
   },
 });
+
+/** The error of a refused authorization check: scope-auth's, and the subgraph's `_entities` (users/federation.ts). */
+export function unauthorizedError(ctx: Context): GraphQLError {
+  if (!ctx.auth && ctx.tokenRefusal) return tokenRefusalError(ctx.tokenRefusal.reason);
+  const [code, message]: [ErrorCode, string] = !ctx.auth
+    ? ['UNAUTHENTICATED', ctx.authRefusal ?? 'Authentication required']
+    : ctx.auth.pending
+      ? ['MFA_REQUIRED', 'Complete the second factor first']
+      : ['FORBIDDEN', 'Not allowed'];
+  return new GraphQLError(message, { extensions: { code } });
+}
 
 /**
  * UNAUTHENTICATED for a presented token that was refused, told apart from a missing one so a

@@ -5,6 +5,7 @@ import './scalars.js';
 import './errors.js';
 import './refs.js';
 import '../modules/users/graphql.js';
+import '../modules/users/federation.js';
 import '../modules/auth/graphql.js';
 import '../modules/mfa/graphql.js';
 import '../modules/sessions/graphql.js';

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Deps } from '../../deps.js';
+import { openidConfiguration } from '../../modules/tokens/discovery.js';
 
 const READY_TIMEOUT_MS = 2_000;
 
@@ -7,8 +8,8 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   return Promise.race([promise, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 }
 
-/** Plain HTTP routes beside GraphQL: liveness, readiness and the JWKS. */
-export function useRoutes(deps: Pick<Deps, 'database' | 'store' | 'keys' | 'logger'>): Plugin {
+/** Plain HTTP routes beside GraphQL: liveness, readiness, the JWKS and OIDC discovery. */
+export function useRoutes(deps: Pick<Deps, 'config' | 'database' | 'store' | 'keys' | 'logger'>): Plugin {
   // Synchronous for every other path: this hook runs before each GraphQL request too.
   return {
     onRequest({ url, request, endResponse, fetchAPI }) {
@@ -23,6 +24,9 @@ export function useRoutes(deps: Pick<Deps, 'database' | 'store' | 'keys' | 'logg
         case '/.well-known/jwks.json':
           // Keys are published ten minutes before they sign (keys.ts), longer than this cache.
           return json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' });
+        case '/.well-known/openid-configuration':
+          // Cached like the JWKS it points to: it names the algorithms of the published keys.
+          return json(openidConfiguration(deps), 200, { 'cache-control': 'public, max-age=300' });
       }
     },
   };

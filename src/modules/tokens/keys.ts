@@ -7,7 +7,9 @@ import type { Logger } from '../../shared/logger.js';
 import type { PubSub } from '../../shared/store.js';
 import { signingKeys, type SigningKeyRow } from './tables.js';
 
-export const SIGNING_ALG = 'EdDSA';
+/** The JWS algorithms a key may have (JWT_ALG); each key keeps its own in `alg`. */
+export const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
 /** Keys older than this are replaced; the old one stays published until its tokens expire. */
 export const KEY_ROTATION_MS = 90 * 86_400_000;
 /**
@@ -25,10 +27,14 @@ const REVOKED = 'revoked:';
 const KEY_LOCK = 7_311_001;
 
 export type KeyRing = {
-  /** The key new tokens are signed with. */
-  current(): { kid: string; key: CryptoKey };
-  /** Public key by kid; reloads from the database (at most every few seconds) for an unknown kid. */
-  publicKey(kid: string): Promise<CryptoKey | null>;
+  /** The key new tokens are signed with, and its algorithm. */
+  current(): { kid: string; key: CryptoKey; alg: SigningAlg };
+  /**
+   * Public key by kid, with the one algorithm it verifies (no alg confusion: a token is checked
+   * only with the alg of the key its kid names); reloads from the database (at most every few
+   * seconds) for an unknown kid.
+   */
+  publicKey(kid: string): Promise<{ key: CryptoKey; alg: SigningAlg } | null>;
   /** Whether a kid is still in the key ring (synchronous: the verifier cache asks on every hit). */
   trusts(kid: string): boolean;
   /** The JWKS document: the current key and retired keys whose tokens may still be live. */
@@ -43,7 +49,7 @@ export type KeyRing = {
   stop(): void;
 };
 
-type Loaded = { kid: string; privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK; row: SigningKeyRow };
+type Loaded = { kid: string; alg: SigningAlg; privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK; row: SigningKeyRow };
 
 /**
  * Signing keys live in the database, private halves encrypted with a key derived from
@@ -56,10 +62,13 @@ export async function createKeyRing(deps: {
   logger: Logger;
   pubsub: PubSub;
   accessTokenTtlMs: number;
+  /** The algorithm of new keys (JWT_ALG). @default EdDSA */
+  alg?: SigningAlg;
   /** The monotonic clock the unknown-kid reload throttle is measured on (tests inject theirs). @default performance.now */
   monotonic?: () => number;
 }): Promise<KeyRing> {
   const monotonic = deps.monotonic ?? (() => performance.now());
+  const alg = deps.alg ?? 'EdDSA';
   const wrapKey = deriveKey(deps.secretKey, 'signing-keys');
   let keys: Loaded[] = [];
   /** Kids revoked while this process runs (thumbprints: never reused). */
@@ -73,10 +82,13 @@ export async function createKeyRing(deps: {
     } catch {
       throw new Error(`SECRET_KEY cannot decrypt signing key ${row.kid}: was SECRET_KEY changed?`);
     }
+    const keyAlg = row.alg as SigningAlg;
+    if (!SIGNING_ALGS.includes(keyAlg)) throw new Error(`signing key ${row.kid} has an unknown alg`);
     return {
       kid: row.kid,
-      privateKey: await importPKCS8(pem, SIGNING_ALG),
-      publicKey: (await importJWK(row.publicJwk as JWK, SIGNING_ALG)) as CryptoKey,
+      alg: keyAlg,
+      privateKey: await importPKCS8(pem, keyAlg),
+      publicKey: (await importJWK(row.publicJwk as JWK, keyAlg)) as CryptoKey,
       publicJwk: row.publicJwk as JWK,
       row,
     };
@@ -111,10 +123,11 @@ export async function createKeyRing(deps: {
    * they have: at once for 0, which only a revocation uses).
    */
   const insertKey = async (tx: Tx, active: SigningKeyRow[], now: number, retireInMs: number) => {
-    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
+    const { publicKey, privateKey } = await generateKeyPair(alg, KEY_OPTIONS[alg]);
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
-    const publicJwk = { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' };
+    // kid, alg and use on every key: verifiers pick the key by kid and check alg (RFC 7517 §4).
+    const publicJwk = { ...jwk, kid, alg, use: 'sig' };
     const encrypted = encrypt(wrapKey, await exportPKCS8(privateKey));
     for (const row of active) {
       await tx
@@ -122,21 +135,25 @@ export async function createKeyRing(deps: {
         .set({ retiredAt: new Date(now + retireInMs) })
         .where(sql`${signingKeys.kid} = ${row.kid}`);
     }
-    await tx.insert(signingKeys).values({ kid, alg: SIGNING_ALG, publicJwk, privateKeyEncrypted: encrypted, createdAt: new Date(now) });
+    await tx.insert(signingKeys).values({ kid, alg, publicJwk, privateKeyEncrypted: encrypted, createdAt: new Date(now) });
     return kid;
   };
 
-  /** Creates a key when none is active, or replaces the active one when `force` or it is too old. */
-  const ensure = async (force: boolean) => {
+  /**
+   * Creates a key when none is active, or replaces the active one when `force` or it is too old;
+   * with `checkAlg` (at start) also when no active key has JWT_ALG's algorithm. Only at start: an
+   * instance of a rolling deploy still running the old JWT_ALG must not rotate back every minute.
+   */
+  const ensure = async (force: boolean, checkAlg = false) => {
     const created = await deps.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK})`);
       const active = (await tx.select().from(signingKeys)).filter((r) => !r.retiredAt);
       const now = deps.clock.now();
-      const fresh = active.filter((r) => now - r.createdAt.getTime() < KEY_ROTATION_MS);
+      const fresh = active.filter((r) => now - r.createdAt.getTime() < KEY_ROTATION_MS && (!checkAlg || r.alg === alg));
       if (!force && fresh.length) return false;
       // The old key keeps signing until the new one has been published long enough.
       const kid = await insertKey(tx, active, now, PUBLISH_AHEAD_MS);
-      deps.logger.info({ kid }, active.length ? 'signing key rotated' : 'signing key created');
+      deps.logger.info({ kid, alg }, active.length ? 'signing key rotated' : 'signing key created');
       return true;
     });
     await reload();
@@ -183,7 +200,7 @@ export async function createKeyRing(deps: {
     if (message.startsWith(REVOKED)) forget(message.slice(REVOKED.length));
     reload().catch((err) => deps.logger.error({ err }, 'signing key reload failed'));
   });
-  await ensure(false);
+  await ensure(false, true);
   const timer = setInterval(() => {
     ensure(false).catch((err) => deps.logger.error({ err }, 'signing key reload failed'));
   }, RELOAD_MS);
@@ -193,7 +210,7 @@ export async function createKeyRing(deps: {
     current() {
       const key = signer();
       if (!key) throw new Error('no signing key loaded');
-      return { kid: key.kid, key: key.privateKey };
+      return { kid: key.kid, key: key.privateKey, alg: key.alg };
     },
     async publicKey(kid) {
       let found = keys.find((k) => k.kid === kid);
@@ -202,7 +219,7 @@ export async function createKeyRing(deps: {
         await reload();
         found = keys.find((k) => k.kid === kid);
       }
-      return found?.publicKey ?? null;
+      return found ? { key: found.publicKey, alg: found.alg } : null;
     },
     trusts: (kid) => keys.some((k) => k.kid === kid),
     jwks: () => ({ keys: keys.map((k) => k.publicJwk) }),
@@ -215,6 +232,13 @@ export async function createKeyRing(deps: {
     },
   };
 }
+
+/** Key generation per algorithm: Ed25519, P-256, and 2048-bit RSA (NIST SP 800-57 Part 1: 112-bit strength). */
+const KEY_OPTIONS: Record<SigningAlg, { crv?: string; modulusLength?: number; extractable: true }> = {
+  EdDSA: { crv: 'Ed25519', extractable: true },
+  ES256: { extractable: true },
+  RS256: { modulusLength: 2048, extractable: true },
+};
 
 /**
  * The key that signs at `now`: the newest unretired key published for PUBLISH_AHEAD_MS; when none

@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { Clock } from '../../shared/clock.js';
 import { decrypt, deriveKey, encrypt, sha256 } from '../../shared/crypto.js';
 import type { Random } from '../../shared/random.js';
-import { SIGNING_ALG, type KeyRing } from './keys.js';
+import type { KeyRing } from './keys.js';
 
 /** RFC 9068 media type of JWT access tokens; checked on verify so no other JWT passes as one. */
 const ACCESS_TYP = 'at+jwt';
@@ -46,7 +46,7 @@ export async function signAccessToken(deps: TokenDeps, claims: AccessClaims, opt
   const ttlMs = options.ttlMs ?? deps.config.accessTokenTtlMs;
   if (ttlMs > (options.pending ? PENDING_TOKEN_MAX_TTL_MS : deps.config.accessTokenTtlMs)) throw new Error('token lifetime beyond what verification accepts');
   const expiresAt = now + ttlMs;
-  const { kid, key } = deps.keys.current();
+  const { kid, key, alg } = deps.keys.current();
   const payload: JWTPayload = { sid: claims.sid, amr: claims.amr };
   if (!options.pending) {
     Object.assign(payload, {
@@ -58,7 +58,7 @@ export async function signAccessToken(deps: TokenDeps, claims: AccessClaims, opt
   }
   const aud = audiences(deps.config);
   const token = await new SignJWT(payload)
-    .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: ACCESS_TYP })
+    .setProtectedHeader({ alg, kid, typ: ACCESS_TYP })
     .setIssuer(deps.config.publicUrl)
     .setAudience(options.pending ? aud.pending : aud.access)
     .setSubject(claims.sub)
@@ -85,10 +85,11 @@ export async function verifyAccessToken(deps: Pick<TokenDeps, 'config' | 'clock'
   try {
     const { kid } = decodeProtectedHeader(token);
     if (typeof kid !== 'string') return invalid;
-    const key = await deps.keys.publicKey(kid);
-    if (!key) return invalid;
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [SIGNING_ALG],
+    const found = await deps.keys.publicKey(kid);
+    if (!found) return invalid;
+    // Only the alg of the key the kid names (RFC 8725 §3.1: no algorithm confusion).
+    const { payload } = await jwtVerify(token, found.key, {
+      algorithms: [found.alg],
       typ: ACCESS_TYP,
       issuer: deps.config.publicUrl,
       audience: [aud.access, aud.pending],
