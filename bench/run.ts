@@ -8,7 +8,10 @@
  *                 run after the other on an instance of its own (send limits lifted): p50, p99,
  *                 req/s of both and the p50 difference (no account enumeration by timing)
  *   webhooks      deliveries per second to a loopback receiver and the lag from commit to receipt (p50, p99)
- * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2,
+ * On real backends me and login run against the production build (node dist/main.js, built first),
+ * with the default LOG_LEVEL, and me again with LOG_LEVEL=warn; start to /readyz and RSS are reported.
+ *   queries       SQL statements of users(first: 1 / 100) { nodes { roles caps } } (in-process counter)
+ * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2, queries,
  * audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
@@ -22,17 +25,19 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { runArgon2Ceiling } from './argon2-ceiling.js';
 import { auditFanoutFailures, printAuditFanout, runAuditFanout, type AuditFanoutSettings } from './audit-fanout.js';
-import { provideBackends } from './backends.js';
+import { provideBackends, type Backends } from './backends.js';
 import { createCleanup, type Cleanup } from './cleanup.js';
 import { graphqlBody, postGraphql } from './graphql-client.js';
 import { runLoad, type LoadSpec } from './load.js';
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
+import { buildProduction, startProductionGateway } from './production.js';
+import { countUserListQueries } from './query-count.js';
 import { startBareYoga, startGateway } from './servers.js';
 import { printWebhookBench, runWebhookBench, type WebhookBenchSettings } from './webhooks.js';
 
-const RUNS = ['bare', 'me', 'login', 'argon2', 'audit', 'reset', 'webhooks'] as const;
+const RUNS = ['bare', 'me', 'login', 'argon2', 'queries', 'audit', 'reset', 'webhooks'] as const;
 type Run = (typeof RUNS)[number];
 type Settings = {
   only: ReadonlySet<Run>;
@@ -115,31 +120,80 @@ async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, setti
   return runLoad({ ...spec, seconds: settings.seconds }, signal);
 }
 
-/** The selected runs among bare, me, login and argon2; `bare` and `gateway` are there when a selected run needs them. */
-async function measureAll(urls: { bare?: string; gateway?: { url: string; user: User } }, settings: Settings, signal: AbortSignal): Promise<Results> {
-  const { connections, loginConnections: loginConns, only } = settings;
+type Gateway = { url: string; user: User };
+
+async function measureMe(gateway: Gateway, settings: Settings, signal: AbortSignal, label: string): Promise<Measurement> {
+  const meSpec = { url: gateway.url, body: graphqlBody('query { me { id email } }'), token: gateway.user.accessToken, connections: settings.connections };
+  return measureHttp(label, { ...meSpec, expect: `"email":"${gateway.user.email}"` }, settings, signal);
+}
+
+async function measureLogin(gateway: Gateway, settings: Settings, signal: AbortSignal): Promise<Measurement> {
+  const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
+  const loginBody = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
+  return measureHttp('login', { url: gateway.url, body: loginBody, connections: settings.loginConnections, expect: '"accessToken":"' }, settings, signal);
+}
+
+async function signedUp(url: string): Promise<Gateway> {
+  const user = await registerUser(url);
+  await assertMe(url, user);
+  return { url, user };
+}
+
+/**
+ * On real backends, the gateway as a user runs it (`node dist/main.js`, NODE_ENV=production):
+ * `me` and `login` with the default LOG_LEVEL, then `me` again on a fresh process with
+ * LOG_LEVEL=warn; one process at a time, so neither takes cores from the other. Also its start
+ * to /readyz and its RSS idle and after the `me` load.
+ */
+async function measureProduction(backends: Backends, secretKey: string, settings: Settings, cleanup: Cleanup, signal: AbortSignal) {
   const results: Results = {};
-  if (urls.bare) {
-    const bareSpec = { url: urls.bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
+  const figures: Record<string, number> = {};
+  const { only } = settings;
+  const prod = await startProductionGateway(backends, cleanup, { secretKey, label: 'default' });
+  figures['start to /readyz, ms'] = prod.readyMs;
+  const gateway = await signedUp(prod.url);
+  figures['idle RSS, MB'] = await prod.rssMb();
+  if (only.has('me')) {
+    results.me = await measureMe(gateway, settings, signal, 'me (default LOG_LEVEL)');
+    figures['RSS after the me load, MB'] = await prod.rssMb();
+  }
+  if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+  await prod.stop();
+  if (only.has('me')) {
+    const quiet = await startProductionGateway(backends, cleanup, { secretKey, label: 'warn', logLevel: 'warn' });
+    results.meWarn = await measureMe(await signedUp(quiet.url), settings, signal, 'me (LOG_LEVEL=warn)');
+    await quiet.stop();
+  }
+  return { results, figures };
+}
+
+/** The selected runs among bare, me, login and argon2. */
+async function measureAll(backends: Backends, secretKey: string, settings: Settings, cleanup: Cleanup, signal: AbortSignal) {
+  const { connections, loginConnections: loginConns, only } = settings;
+  let results: Results = {};
+  let figures: Record<string, number> = {};
+  if (only.has('bare')) {
+    const bare = await startBareYoga(cleanup);
+    const bareSpec = { url: bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
     results.bare = await measureHttp('bare', bareSpec, settings, signal);
   }
-  const gateway = urls.gateway;
-  if (gateway && only.has('me')) {
-    const meBody = graphqlBody('query { me { id email } }');
-    const meSpec = { url: gateway.url, body: meBody, token: gateway.user.accessToken, connections, expect: `"email":"${gateway.user.email}"` };
-    results.me = await measureHttp('me', meSpec, settings, signal);
-  }
-  if (gateway && only.has('login')) {
-    const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
-    const loginBody = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
-    const loginSpec = { url: gateway.url, body: loginBody, connections: loginConns, expect: '"accessToken":"' };
-    results.login = await measureHttp('login', loginSpec, settings, signal);
+  const production = !!(backends.databaseUrl && backends.redisUrl);
+  if (only.has('me') || only.has('login')) {
+    if (production) {
+      const measured = await measureProduction(backends, secretKey, settings, cleanup, signal);
+      results = { ...results, ...measured.results };
+      figures = measured.figures;
+    } else {
+      const gateway = await signedUp(await startGateway(backends, cleanup, { secretKey }));
+      if (only.has('me')) results.me = await measureMe(gateway, settings, signal, 'me (in-process, LOG_LEVEL=warn)');
+      if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+    }
   }
   if (only.has('argon2')) {
     console.log(`argon2 ceiling: ${loginConns} concurrent verifications, ${settings.seconds} s`);
     results.argon2 = await runArgon2Ceiling(loginConns, settings.seconds, signal);
   }
-  return results;
+  return { results, figures, gatewayLabel: production ? 'node dist/main.js, NODE_ENV=production' : 'in-process, NODE_ENV=test (embedded backends)' };
 }
 
 async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
@@ -149,15 +203,14 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   // Shared with the second instance of the fan-out run: it decrypts the signing keys they share.
   const secretKey = randomBytes(36).toString('base64url');
   const { only } = settings;
-  const gatewayUrl = only.has('me') || only.has('login') || only.has('audit') ? await startGateway(backends, cleanup, { secretKey }) : undefined;
-  const bare = only.has('bare') ? await startBareYoga(cleanup) : undefined;
-  let gateway: { url: string; user: User } | undefined;
-  if (gatewayUrl && (only.has('me') || only.has('login'))) {
-    const user = await registerUser(gatewayUrl);
-    await assertMe(gatewayUrl, user);
-    gateway = { url: gatewayUrl, user };
+  if ((only.has('me') || only.has('login')) && backends.databaseUrl && backends.redisUrl) buildProduction();
+  const { results, figures, gatewayLabel } = await measureAll(backends, secretKey, settings, cleanup, signal);
+  const gatewayUrl = only.has('audit') ? await startGateway(backends, cleanup, { secretKey }) : undefined;
+  if (only.has('queries')) {
+    const counted = await countUserListQueries(backends, cleanup, secretKey);
+    figures['users(first: 1) { nodes { roles caps } }: statements'] = counted.first1;
+    figures['users(first: 100) { nodes { roles caps } }: statements'] = counted.first100;
   }
-  const results = await measureAll({ bare, gateway }, settings, signal);
   if (only.has('reset')) {
     const measure = (label: string, spec: Omit<LoadSpec, 'seconds'>) => measureHttp(label, spec, settings, signal);
     const reset = await runResetTiming({ backends, secretKey, settings: settings.reset }, measure, cleanup, signal);
@@ -169,7 +222,7 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
       ? await runAuditFanout({ backends, producerUrl: gatewayUrl, secretKey, settings: settings.audit }, cleanup, signal)
       : undefined;
   const webhooks = only.has('webhooks') ? await runWebhookBench({ backends, settings: settings.webhooks }, cleanup, signal) : undefined;
-  printReport(results, { backend: backends.label, seconds: settings.seconds, cpus: availableParallelism() });
+  printReport(results, { backend: backends.label, gateway: gatewayLabel, seconds: settings.seconds, cpus: availableParallelism() }, figures);
   if (audit) printAuditFanout(audit);
   if (webhooks) printWebhookBench(webhooks);
   const failed =

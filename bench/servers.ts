@@ -6,7 +6,7 @@ import { createApp } from '../src/app.js';
 import { bootstrap } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
-import { closeDeps, createDeps } from '../src/deps.js';
+import { closeDeps, createDeps, type Deps } from '../src/deps.js';
 import { startServices } from '../src/server.js';
 import type { Backends } from './backends.js';
 import type { Cleanup } from './cleanup.js';
@@ -15,6 +15,9 @@ export type GatewayOptions = {
   secretKey?: string;
   /** More RATE_LIMITS entries (`<limit>=<max>/<window>`, comma-separated), after the per-IP lifts below. */
   rateLimits?: string;
+  /** An admin account to create at start (ADMIN_EMAIL, ADMIN_PASSWORD). */
+  adminEmail?: string;
+  adminPassword?: string;
   /** LOG_LEVEL, `warn` unless told. */
   logLevel?: 'warn' | 'error';
 };
@@ -25,10 +28,16 @@ export type GatewayOptions = {
  * cannot change what is measured.
  */
 export async function startGateway(backends: Backends, cleanup: Cleanup, options: GatewayOptions = {}): Promise<string> {
+  return (await startGatewayWithDeps(backends, cleanup, options)).url;
+}
+
+/** startGateway, also handing back its Deps (the query counter wraps its database client). */
+export async function startGatewayWithDeps(backends: Backends, cleanup: Cleanup, options: GatewayOptions = {}): Promise<{ url: string; deps: Deps }> {
   const config = loadConfig({
     // Measured as deployed: production mode (no GraphiQL) wherever it can start, i.e. on real backends.
     NODE_ENV: backends.databaseUrl && backends.redisUrl ? 'production' : 'test',
     LOG_LEVEL: options.logLevel ?? 'warn',
+    ...(options.adminEmail ? { ADMIN_EMAIL: options.adminEmail, ADMIN_PASSWORD: options.adminPassword } : {}),
     HOST: '127.0.0.1',
     PORT: '0',
     // Instances of one deployment share it (it decrypts the signing keys they share).
@@ -50,7 +59,7 @@ export async function startGateway(backends: Backends, cleanup: Cleanup, options
   const app = createApp(deps);
   const { url } = await app.start(0, '127.0.0.1');
   cleanup.add('stop the gateway', () => app.stop());
-  return url;
+  return { url, deps };
 }
 
 /** The baseline: graphql-yoga with a one-field schema and its defaults, on node:http. */

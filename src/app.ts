@@ -13,6 +13,7 @@ import { useLatency } from './graphql/plugins/use-latency.js';
 import { useRequestId, requestIdOf } from './graphql/plugins/use-request-id.js';
 import { useRequestTimeout, withRequestDeadline } from './graphql/plugins/use-request-timeout.js';
 import { useArmor } from './graphql/plugins/use-armor.js';
+import { useBodyLimit } from './graphql/plugins/use-body-limit.js';
 import { useBearerChallenge } from './graphql/plugins/use-bearer-challenge.js';
 import { getCookieJar, useCookieJar } from './graphql/plugins/use-cookie-jar.js';
 import { corsOptions, originAllowed } from './graphql/cors.js';
@@ -107,8 +108,8 @@ export function createApp(deps: Deps): App {
     landingPage: false,
     // One operation per request: a batch would multiply every per-request limit below.
     batching: false,
-    // Larger bodies get 413 before they are parsed; no file uploads, so no multipart parser.
-    maxRequestBodySize: config.abuse.requestBodyLimit,
+    // Larger bodies get 413 before they are parsed (useBodyLimit below); no file uploads, so no multipart parser.
+    maxRequestBodySize: false,
     multipart: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message, { production: config.isProduction }), isDev: false },
     logging: yogaLogger(logger),
@@ -150,6 +151,8 @@ export function createApp(deps: Deps): App {
       useSharedSubscriptionResults(['auditEvents']),
       // Per-IP limits per field execution (abuse/field-limits.ts), on the atomic store.
       useFieldRateLimits(),
+      // Last, after every plugin that may register a request parser: it wraps the chosen one.
+      useBodyLimit(config.abuse.requestBodyLimit),
     ],
   });
 

@@ -4,7 +4,7 @@ import { ensureBuiltinRoles } from './modules/roles/service.js';
 
 /** Idempotent start-up work that every instance runs after migrations. */
 export async function bootstrap(
-  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random' | 'store'>,
   options: { announce?: (message: string) => void } = {},
 ): Promise<void> {
   await ensureBuiltinRoles(deps);

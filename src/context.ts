@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from './deps.js';
 import { readAccessTokenCookie } from './graphql/auth-cookies.js';
-import { getUserAccess, type Access } from './modules/roles/queries.js';
+import { cachedUserAccess } from './modules/roles/access-cache.js';
+import type { Access } from './modules/roles/queries.js';
 import { type AuthState, authenticateRequest } from './modules/sessions/authenticate.js';
 import type { TokenRefusal } from './modules/tokens/service.js';
 import { clientIp } from './shared/client-ip.js';
@@ -25,7 +26,7 @@ export type Context = {
   meta: RequestMeta;
   /** The HTTP request's cookies and the response's Set-Cookie headers; null over WebSocket. */
   cookies: CookieJar | null;
-  /** The caller's roles and effective caps, loaded once per operation (not from the token: a role change counts at once). */
+  /** The caller's roles and effective caps, loaded once per operation (not from the token: a role change counts at once, see roles/access-cache.ts). */
   access(): Promise<Access>;
 };
 
@@ -67,7 +68,7 @@ export async function createContext(input: ContextInput): Promise<Context> {
     tokenRefusal,
     meta,
     cookies,
-    access: () => (access ??= auth ? getUserAccess(deps.db, auth.userId) : Promise.resolve({ roles: [], caps: [] })),
+    access: () => (access ??= auth ? cachedUserAccess(deps, auth.userId) : Promise.resolve({ roles: [], caps: [] })),
   };
 }
 

@@ -31,7 +31,7 @@ const REDACT = [
  * instead of JSON; the same redaction applies, since it happens before formatting.
  */
 export function createLogger(options: { level: string; destination?: DestinationStream; pretty?: boolean }): Logger {
-  const destination = options.pretty ? prettyStream(options.destination) : options.destination;
+  const destination = options.pretty ? prettyStream(options.destination) : (options.destination ?? asyncStdout());
   return pino(
     {
       level: options.level,
@@ -41,6 +41,17 @@ export function createLogger(options: { level: string; destination?: Destination
     },
     destination,
   );
+}
+
+/**
+ * stdout written asynchronously (pino's "asynchronous logging"): a request's log line is queued
+ * and written by the event loop, batched with the others under load, instead of a blocking
+ * write(2) per line on the request's path. Nothing waits for a fill level (minLength 0), so a
+ * quiet server's lines appear at once; pino flushes what is queued when the process exits,
+ * crashes included.
+ */
+function asyncStdout(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 0 });
 }
 
 /** Pretty output only for a person: outside production, with stdout a terminal. JSON otherwise (log shippers). */

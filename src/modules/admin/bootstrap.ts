@@ -3,6 +3,7 @@ import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { WeakPasswordError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword } from '../password/policy.js';
+import { accessChanged } from '../roles/access-cache.js';
 import { assignRoles, countEnabledHolders, getUserAccess } from '../roles/queries.js';
 import { findUserByEmail, insertUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
@@ -20,7 +21,7 @@ const SYSTEM: RequestMeta = { requestId: 'bootstrap', ip: null, userAgent: null 
  * (the console, not the structured log: logs never hold a secret).
  */
 export async function bootstrapAdmin(
-  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'db' | 'hasher' | 'logger' | 'random' | 'store'>,
   announce: (message: string) => void,
 ): Promise<void> {
   const { adminEmail, adminPassword, databaseUrl, isProduction } = deps.config;
@@ -43,7 +44,7 @@ export async function bootstrapAdmin(
   announce(`\nAdmin account created for the embedded default (shown once, change it):\n  email:    ${email}\n  password: ${password}\n`);
 }
 
-async function ensureAdmin(deps: Pick<Deps, 'clock' | 'db' | 'hasher' | 'logger' | 'random'>, email: string, password: string | null): Promise<void> {
+async function ensureAdmin(deps: Pick<Deps, 'clock' | 'db' | 'hasher' | 'logger' | 'random' | 'store'>, email: string, password: string | null): Promise<void> {
   const passwordHash = password ? await deps.hasher.hash(normalizePassword(password)) : null;
   const now = new Date(deps.clock.now());
   const { user, promoted } = await deps.db.transaction(async (tx) => {
@@ -72,6 +73,8 @@ async function ensureAdmin(deps: Pick<Deps, 'clock' | 'db' | 'hasher' | 'logger'
     return { user, promoted: !created && !wasAdmin };
   });
   if (promoted) {
+    // Instances already running see the new admin's caps from their next request on.
+    await accessChanged(deps);
     const note = password ? 'ADMIN_PASSWORD is not applied: the account keeps its own password' : 'the account keeps its own password';
     deps.logger.warn({ email, userId: user.id }, `ADMIN_EMAIL names an existing account with a verified email: promoted to admin; ${note}`);
   }

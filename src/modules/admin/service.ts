@@ -9,6 +9,7 @@ import { notifyEmailChanged } from '../messaging/send.js';
 import { prepareLink } from '../verification/links.js';
 import { assertCanActOn, guardLastAdmin, lockAdminChanges } from '../roles/guards.js';
 import { assertCanGrant, collectRoleCaps, validCaps } from '../roles/service.js';
+import { accessChanged } from '../roles/access-cache.js';
 import { getUserAccess, setUserRoles } from '../roles/queries.js';
 import { EmailTakenError } from '../users/errors.js';
 import { deleteUser as removeUser, findUserByEmail, findUserById, insertUser, updateUser as saveUser } from '../users/queries.js';
@@ -163,6 +164,8 @@ export async function updateUser(
     return row;
   });
   if (disabled) await deps.store.sessions.deleteByUser(updated.id);
+  // After the commit: new roles or grants count from the next request on, on every instance.
+  if (roles || caps) await accessChanged(deps);
   if (updated.email !== previousEmail) notifyEmailChanged(deps, updated, previousEmail);
   return updated;
 }

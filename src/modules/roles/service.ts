@@ -3,16 +3,21 @@ import type { Deps } from '../../deps.js';
 import { BadInputError, NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
+import { accessChanged } from './access-cache.js';
 import { BUILTIN_ROLES, CAPS } from './caps.js';
 import { CapNotHeldError, TargetOutranksError } from './errors.js';
 import { findRoles, getUserAccess, listRoles, lockRole, removeRole, saveRole, upsertBuiltinRole } from './queries.js';
 import type { RoleRow } from './tables.js';
 
-/** At start: the built-in roles exist, and `admin` holds every cap of this version's catalogue. */
-export async function ensureBuiltinRoles(deps: Pick<Deps, 'db'>): Promise<void> {
+/**
+ * At start: the built-in roles exist, and `admin` holds every cap of this version's catalogue
+ * (instances already running see the new caps from their next request on).
+ */
+export async function ensureBuiltinRoles(deps: Pick<Deps, 'db' | 'store' | 'random'>): Promise<void> {
   await deps.db.transaction(async (tx) => {
     for (const [name, role] of Object.entries(BUILTIN_ROLES)) await upsertBuiltinRole(tx, name, role.description, role.caps, name === 'admin');
   });
+  await accessChanged(deps);
 }
 
 /** Caps must come from the catalogue; returns them sorted and deduplicated. */
@@ -69,7 +74,7 @@ export async function upsertRole(
   if (input.name === 'admin') throw new BadInputError('The built-in admin role always holds every capability', 'name');
   const caps = validCaps(input.caps);
   const description = input.description?.trim().slice(0, 500) || null;
-  return deps.db.transaction(async (tx) => {
+  const saved = await deps.db.transaction(async (tx) => {
     // The row lock: concurrent changes of one role check what the other committed.
     const existing = await lockRole(tx, input.name);
     await assertCanGrant(
@@ -82,17 +87,21 @@ export async function upsertRole(
     await recordAudit(deps, tx, { action: 'role.upserted', actorId, userId: null, meta, metadata: { role: row.name, caps, created: !existing } });
     return row;
   });
+  // After the commit: the role's holders get its new caps on their next request, on every instance.
+  await accessChanged(deps);
+  return saved;
 }
 
 export async function deleteRole(deps: Deps, actorId: string, name: string, meta: RequestMeta): Promise<boolean> {
   if (name in BUILTIN_ROLES) throw new BadInputError('Built-in roles cannot be deleted', 'name');
-  return deps.db.transaction(async (tx) => {
+  await deps.db.transaction(async (tx) => {
     const existing = await lockRole(tx, name);
     if (!existing) throw new NotFoundError('Role');
     // Taking a role away from its holders is a change of their access: only someone who holds all of it may.
     await assertHoldsRole(tx, actorId, existing.name, existing.caps);
     await removeRole(tx, name);
     await recordAudit(deps, tx, { action: 'role.deleted', actorId, userId: null, meta, metadata: { role: name, caps: existing.caps } });
-    return true;
   });
+  await accessChanged(deps);
+  return true;
 }
