@@ -8,7 +8,21 @@ import { startMailSink, tokenFrom, type MailSink } from './support/sinks.js';
 
 const ADMIN_EMAIL = 'root@example.com';
 const ADMIN_PASSWORD = 'root admin password 42';
-const CATALOGUE = ['users:read', 'users:write', 'users:delete', 'roles:read', 'roles:write', 'roles:assign', 'sessions:revoke', 'audit:read', 'analytics:read'];
+const CATALOGUE = [
+  'users:read',
+  'users:write',
+  'users:delete',
+  'roles:read',
+  'roles:write',
+  'roles:assign',
+  'sessions:revoke',
+  'audit:read',
+  'analytics:read',
+  'webhooks:read',
+  'webhooks:write',
+  'providers:read',
+  'providers:write',
+];
 
 const dirs: string[] = [];
 afterAll(() => {

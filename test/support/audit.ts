@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { createClient, type Client } from 'graphql-ws';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
+import { accessChanged } from '../../src/modules/roles/access-cache.js';
 import { userRoles } from '../../src/modules/roles/tables.js';
 import type { TestApp } from './app.js';
 
@@ -23,10 +24,13 @@ export type AuditEventJson = {
 /** The admin role holds every cap, audit:read included; caps are read per request, so this counts at once. */
 export async function grantAdmin(app: TestApp, userId: string): Promise<void> {
   await app.deps.db.insert(userRoles).values({ userId, role: 'admin' }).onConflictDoNothing();
+  // A grant written straight to the table, as the API's own role changes do after commit: the cached caps renew.
+  await accessChanged(app.deps);
 }
 
 export async function revokeAdmin(app: TestApp, userId: string): Promise<void> {
   await app.deps.db.delete(userRoles).where(and(eq(userRoles.userId, userId), eq(userRoles.role, 'admin')));
+  await accessChanged(app.deps);
 }
 
 /** What a live subscription has received so far, and how it ended. */
