@@ -221,7 +221,7 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
     gatewayUrl && only.has('audit')
       ? await runAuditFanout({ backends, producerUrl: gatewayUrl, secretKey, settings: settings.audit }, cleanup, signal)
       : undefined;
-  const webhooks = only.has('webhooks') ? await runWebhookBench({ backends, settings: settings.webhooks }, cleanup, signal) : undefined;
+  const webhooks = only.has('webhooks') ? await runWebhookBench({ backends, secretKey, settings: settings.webhooks }, cleanup, signal) : undefined;
   printReport(results, { backend: backends.label, gateway: gatewayLabel, seconds: settings.seconds, cpus: availableParallelism() }, figures);
   if (audit) printAuditFanout(audit);
   if (webhooks) printWebhookBench(webhooks);

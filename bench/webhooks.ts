@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
@@ -22,7 +21,7 @@ export type WebhookBenchResult = { events: number; received: number; seconds: nu
  * only https receivers, and this one is plain http on 127.0.0.1 (let through by the allow-list).
  */
 export async function runWebhookBench(
-  input: { backends: Backends; settings: WebhookBenchSettings },
+  input: { backends: Backends; secretKey: string; settings: WebhookBenchSettings },
   cleanup: Cleanup,
   signal: AbortSignal,
 ): Promise<WebhookBenchResult> {
@@ -51,7 +50,8 @@ export async function runWebhookBench(
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
-    SECRET_KEY: randomBytes(36).toString('base64url'),
+    // The run's one key: the database already holds signing keys encrypted with it.
+    SECRET_KEY: input.secretKey,
     DATABASE_URL: backends.databaseUrl,
     REDIS_URL: backends.redisUrl,
     DATA_DIR: backends.dataDir,
