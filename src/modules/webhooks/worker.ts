@@ -198,7 +198,11 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
 
   async function step(): Promise<void> {
     try {
-      const work = (await fanOut()) + (await claimAndSend());
+      const fanned = await fanOut();
+      // A full batch means a backlog (say, the audit rows of a busy hour before the first
+      // endpoint): read on at once instead of one batch per poll.
+      if (fanned >= BATCH) again = true;
+      const work = fanned + (await claimAndSend());
       if (work) lastWorkAt = performance.now();
       await prune();
     } catch (err) {
