@@ -5,24 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createShared, createTestApp, type Backend, type Shared, type TestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, register, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
 import { startMailSink, tokenFrom, type MailSink } from './support/sinks.js';
+import { CATALOGUE } from './support/caps.js';
 
 const ADMIN_EMAIL = 'root@example.com';
 const ADMIN_PASSWORD = 'root admin password 42';
-const CATALOGUE = [
-  'users:read',
-  'users:write',
-  'users:delete',
-  'roles:read',
-  'roles:write',
-  'roles:assign',
-  'sessions:revoke',
-  'audit:read',
-  'analytics:read',
-  'webhooks:read',
-  'webhooks:write',
-  'providers:read',
-  'providers:write',
-];
 
 const dirs: string[] = [];
 afterAll(() => {

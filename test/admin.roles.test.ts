@@ -2,25 +2,11 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createShared, createTestApp, createTestClock, type TestApp, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, me, signIn, signUp, uniqueEmail, type Tokens } from './support/actions.js';
+import { CATALOGUE } from './support/caps.js';
 
 const ADMIN_EMAIL = 'root@example.com';
 const ADMIN_PASSWORD = 'root admin password 42';
 const ADMIN_ENV = { ADMIN_EMAIL, ADMIN_PASSWORD };
-const CATALOGUE = [
-  'users:read',
-  'users:write',
-  'users:delete',
-  'roles:read',
-  'roles:write',
-  'roles:assign',
-  'sessions:revoke',
-  'audit:read',
-  'analytics:read',
-  'webhooks:read',
-  'webhooks:write',
-  'providers:read',
-  'providers:write',
-];
 
 const ROLES = `{ roles { name description caps builtin } }`;
 const UPSERT_ROLE = `mutation($name: String!, $caps: [String!]!, $description: String) { upsertRole(name: $name, caps: $caps, description: $description) { name caps builtin } }`;

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from '../src/config.js';
+import { problems } from './support/config.js';
 
 describe('configuration: passkeys (WEBAUTHN_*)', () => {
   it('defaults: the RP ID is the host of APP_URL, the name APP_NAME, the origins those of APP_URL and PUBLIC_URL', () => {

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, login, me, signUp, uniqueEmail } from './support/actions.js';
 import { backends, createShared, createTestApp, type TestApp } from './support/app.js';
+import { haveChromium, launchChromium } from './support/browser.js';
 
 /**
  * The pages behind the mailed links, in a real browser (Debian's Chromium driven by
@@ -10,20 +10,6 @@ import { backends, createShared, createTestApp, type TestApp } from './support/a
  * its strict CSP, and the result is checked through the API. pages.links.test.ts checks the
  * headers and documents over HTTP; this checks that a person clicking the link gets there.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.TEST_REQUIRE_REAL === '1') throw new Error(`Chromium not found at ${CHROMIUM} (TEST_REQUIRE_REAL=1)`);
-
-// Flags for a closed network: no background connections, no first-run work (README "Tests").
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** The link of the last mail the log mailer printed to `to`, on the gateway's listening origin. */
 async function linkInLog(app: TestApp, origin: string, to: string, path: string): Promise<string> {
@@ -58,7 +44,7 @@ describe.runIf(haveChromium).each(backends())('the mailed links in a browser (%s
   beforeAll(async () => {
     app = await createTestApp(await createShared(backend));
     origin = new URL(await app.listen()).origin;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -135,7 +121,7 @@ describe.runIf(haveChromium)('GraphiQL in a browser with no network beyond the g
   let browser: Browser;
   beforeAll(async () => {
     app = await createTestApp(await createShared('embedded'));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
