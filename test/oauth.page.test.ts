@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backends, useTestApp } from './support/app.js';
 import { uniqueEmail } from './support/actions.js';
 import { createBrowser } from './support/oauth-browser.js';
-import { startTestIdp, type TestIdp } from './support/oauth-idp.js';
-import { callbackFor, OAUTH_ENV, runFlow, upsertProvider } from './support/oauth.js';
+import { OAUTH_ENV, runFlow, useTestIdp } from './support/oauth.js';
 
 /** The finishOAuth document pages.js sends (its `${AUTH}` filled in). */
 function finishDocument(): string {
@@ -16,15 +15,10 @@ function finishDocument(): string {
 
 describe.each(backends())('the /oauth/callback page, APP_URL = the gateway (%s)', (backend) => {
   const app = useTestApp(backend, { env: OAUTH_ENV });
-  let idp: TestIdp;
-  beforeAll(async () => {
-    idp = await startTestIdp([callbackFor('idp')]);
-    await upsertProvider(app, { name: 'idp', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret });
-  });
-  afterAll(() => idp?.close());
+  const idp = useTestIdp(app);
 
   it('is the default landing: served with the strict CSP, no inline script, its assets one level up; its call signs in', async () => {
-    idp.signInAs({ sub: randomUUID(), email: uniqueEmail('page'), emailVerified: true });
+    idp().signInAs({ sub: randomUUID(), email: uniqueEmail('page'), emailVerified: true });
     const landing = await runFlow(createBrowser(app), 'idp');
     expect(landing.url.pathname).toBe('/oauth/callback');
     const page = await app.fetch(landing.url.pathname + landing.url.search);

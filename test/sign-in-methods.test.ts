@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backends, useTestApp } from './support/app.js';
 import { expectCode, expectOk } from './support/actions.js';
 import { createBrowser } from './support/oauth-browser.js';
-import { startTestIdp, type TestIdp } from './support/oauth-idp.js';
-import { callbackFor, finish, IDENTITIES, OAUTH_ENV, runFlow, UNLINK, upsertProvider } from './support/oauth.js';
+import { finish, IDENTITIES, OAUTH_ENV, runFlow, UNLINK, useTestIdp } from './support/oauth.js';
 import { MY_PASSKEYS, newAuthenticator, passkeyLogin, registerPasskey } from './support/passkeys.js';
 
 const DELETE_PASSKEY = 'mutation($id: ID!) { deletePasskey(id: $id) }';
@@ -13,16 +12,11 @@ const DELETE_PASSKEY = 'mutation($id: ID!) { deletePasskey(id: $id) }';
 // leaves an account that nobody can sign in to, whichever kind is the last.
 describe.each(backends())('the last way to sign in, across providers and passkeys (%s)', (backend) => {
   const app = useTestApp(backend, { env: OAUTH_ENV });
-  let idp: TestIdp;
-  beforeAll(async () => {
-    idp = await startTestIdp([callbackFor('idp')]);
-    await upsertProvider(app, { name: 'idp', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret });
-  });
-  afterAll(() => idp?.close());
+  const idp = useTestIdp(app);
 
   it('a provider-made account (no password) with a passkey may unlink its identity, then may not delete its last passkey', async () => {
     const email = `methods-${randomUUID()}@example.com`;
-    idp.signInAs({ sub: randomUUID(), email, emailVerified: true });
+    idp().signInAs({ sub: randomUUID(), email, emailVerified: true });
     const landing = await runFlow(createBrowser(app), 'idp');
     const auth = expectOk(await finish(app, landing.code!)).finishOAuth;
     const token = auth.accessToken as string;

@@ -1,8 +1,9 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { TestApp } from './app.js';
 import { AUTH_FIELDS, expectOk, signIn } from './actions.js';
 import { createBrowser, type Browser } from './oauth-browser.js';
 import { rateLimits } from './messages.js';
+import { startTestIdp, type TestIdp } from './oauth-idp.js';
 
 export const ADMIN_EMAIL = 'root@example.com';
 export const ADMIN_PASSWORD = 'root admin password 42';
@@ -89,4 +90,15 @@ export function githubProvider(stub: { url: string; clientId: string; clientSecr
     scopes: ['read:user', 'user:email'],
     ...extra,
   };
+}
+
+/** An in-process OIDC provider registered on `app` as `idp` for the enclosing describe block, closed after it. */
+export function useTestIdp(app: TestApp): () => TestIdp {
+  let idp: TestIdp | undefined;
+  beforeAll(async () => {
+    idp = await startTestIdp([callbackFor('idp')]);
+    await upsertProvider(app, { name: 'idp', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret });
+  });
+  afterAll(() => idp?.close());
+  return () => idp!;
 }
