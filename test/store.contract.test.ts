@@ -52,6 +52,17 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     expect((await twin.counters.increment('k', 60_000)).count).toBe(1);
   });
 
+  it('regression: scripts on keys of many slots in one tick all run (Cluster auto-pipelining routes each by its key)', async () => {
+    const { store, twin } = open();
+    // 40 histogram slots and 40 counters at once: on Redis Cluster their keys spread over every
+    // node, and scripts sent together used to share a pipeline by their key count instead.
+    const entries = Array.from({ length: 40 }, (_, i) => ({ key: `slot-${i}`, counts: { [`op${i}`]: i + 1 }, ttlMs: 60_000 }));
+    const counted = await Promise.all([store.histograms.add(entries), ...Array.from({ length: 40 }, (_, i) => twin.counters.increment(`spread-${i}`, 60_000))]);
+    expect(counted.slice(1).map((r) => (r as { count: number }).count)).toEqual(Array.from({ length: 40 }, () => 1));
+    const sums = await twin.histograms.read(entries.map((e) => e.key));
+    expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(entries.map((e, i) => [`op${i}`, i + 1])));
+  });
+
   it('starts a new window when the old one ends', async () => {
     const { store } = open();
     await store.counters.increment('w', 50);

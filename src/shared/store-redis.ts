@@ -46,13 +46,21 @@ function connect(url: string, cluster: boolean): Client {
  * A Lua script as an ioredis custom command (defineCommand): ioredis sends EVALSHA and falls
  * back to EVAL on NOSCRIPT (a restart, a failover, a new Cluster node), pipelined or not. The
  * command name is prefixed so no script shadows a built-in command (TOUCH is one).
+ *
+ * One command per key count, each with its numberOfKeys: a command's first argument is then
+ * its first key, which is what Cluster auto-pipelining routes by. With the key count first
+ * (numberOfKeys unset) it routed by the count, so scripts for keys of different slots shared a
+ * pipeline and failed now and then with "All keys in the pipeline should belong to the same
+ * slots allocation group" (redis/ioredis#2109): a login on Redis Cluster answered
+ * INTERNAL_SERVER_ERROR under concurrency.
  */
 function defineScript(redis: Client, name: string, lua: string): Script {
-  const command = `gag${name}`;
-  redis.defineCommand(command, { lua });
-  const run = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[command]!;
-  // Without numberOfKeys the key count comes first: the scripts take a variable number of keys.
-  return (keys, args) => run.call(redis, keys.length, ...keys, ...args);
+  const commands = redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+  return (keys, args) => {
+    const command = `gag${name}${keys.length}`;
+    if (!commands[command]) redis.defineCommand(command, { lua, numberOfKeys: keys.length });
+    return commands[command]!.call(redis, ...keys, ...args);
+  };
 }
 
 function toFields(s: SessionRecord): Record<string, string> {
