@@ -57,7 +57,11 @@ export async function startProductionGateway(
   };
   const log = createWriteStream(join(backends.dataDir, `${options.label}.log`));
   const began = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway, written there when it exits.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

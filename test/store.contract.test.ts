@@ -63,6 +63,23 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(entries.map((e, i) => [`op${i}`, i + 1])));
   });
 
+  it('regression: different scripts sent in one tick by a fresh connection all run (each is defined before the first command)', async () => {
+    const { store } = open();
+    // The first commands of a connection: an auto-pipeline made for the first script copies the
+    // scripts defined so far, so a script defined lazily afterwards was missing from it.
+    const [counted, taken, , missingSession] = await Promise.all([
+      store.counters.increment('first-tick', 60_000),
+      store.codes.takeIf('first-tick-code', 'nothing here'),
+      store.histograms.add([{ key: 'first-tick-hist', counts: { op: 1 }, ttlMs: 60_000 }]),
+      store.sessions.delete('no-such-session'),
+      store.sessions.touch('no-such-session', 1),
+    ]);
+    expect(counted.count).toBe(1);
+    expect(taken).toBe(false);
+    expect(missingSession).toBeNull();
+    expect(Object.fromEntries(await store.histograms.read(['first-tick-hist']))).toEqual({ op: 1 });
+  });
+
   it('starts a new window when the old one ends', async () => {
     const { store } = open();
     await store.counters.increment('w', 50);

@@ -47,19 +47,22 @@ function connect(url: string, cluster: boolean): Client {
  * back to EVAL on NOSCRIPT (a restart, a failover, a new Cluster node), pipelined or not. The
  * command name is prefixed so no script shadows a built-in command (TOUCH is one).
  *
- * One command per key count, each with its numberOfKeys: a command's first argument is then
- * its first key, which is what Cluster auto-pipelining routes by. With the key count first
+ * Each script has a fixed number of keys, given as numberOfKeys: a command's first argument is
+ * then its first key, which is what Cluster auto-pipelining routes by. With the key count first
  * (numberOfKeys unset) it routed by the count, so scripts for keys of different slots shared a
  * pipeline and failed now and then with "All keys in the pipeline should belong to the same
  * slots allocation group" (redis/ioredis#2109): a login on Redis Cluster answered
- * INTERNAL_SERVER_ERROR under concurrency.
+ * INTERNAL_SERVER_ERROR under concurrency. Defined here, before the first command: an
+ * auto-pipeline copies the client's scripts when it is made, so a command defined later is
+ * missing from a pipeline already queued ("pipeline[functionName] is not a function").
  */
-function defineScript(redis: Client, name: string, lua: string): Script {
-  const commands = redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+function defineScript(redis: Client, name: string, lua: string, numberOfKeys: number): Script {
+  const command = `gag${name}`;
+  redis.defineCommand(command, { lua, numberOfKeys });
+  const run = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[command]!;
   return (keys, args) => {
-    const command = `gag${name}${keys.length}`;
-    if (!commands[command]) redis.defineCommand(command, { lua, numberOfKeys: keys.length });
-    return commands[command]!.call(redis, ...keys, ...args);
+    if (keys.length !== numberOfKeys) throw new Error(`redis script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+    return run.call(redis, ...keys, ...args);
   };
 }
 
@@ -117,17 +120,17 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
   const sessKey = (id: string) => `${p}sess:{${id}}`;
   const rtKey = (sessionId: string, hash: string) => `${p}rt:{${sessionId}}:${hash}`;
   const userKey = (userId: string) => `${p}usess:{${userId}}`;
-  const rotate = defineScript(redis, 'Rotate', ROTATE);
-  const takeHash = defineScript(redis, 'TakeHash', TAKE_HASH);
-  const takeIf = defineScript(redis, 'TakeIf', TAKE_IF);
-  const touch = defineScript(redis, 'Touch', TOUCH);
-  const increment = defineScript(redis, 'Increment', INCREMENT);
-  const gate = defineScript(redis, 'Gate', GATE);
-  const windowReserve = defineScript(redis, 'WindowReserve', WINDOW_RESERVE);
-  const hincrbyMany = defineScript(redis, 'HincrbyMany', HINCRBY_MANY);
-  const leaseAcquire = defineScript(redis, 'LeaseAcquire', LEASE_ACQUIRE);
-  const leaseRelease = defineScript(redis, 'LeaseRelease', LEASE_RELEASE);
-  const leasePublish = defineScript(redis, 'LeasePublish', LEASE_PUBLISH);
+  const rotate = defineScript(redis, 'Rotate', ROTATE, 3);
+  const takeHash = defineScript(redis, 'TakeHash', TAKE_HASH, 1);
+  const takeIf = defineScript(redis, 'TakeIf', TAKE_IF, 1);
+  const touch = defineScript(redis, 'Touch', TOUCH, 1);
+  const increment = defineScript(redis, 'Increment', INCREMENT, 1);
+  const gate = defineScript(redis, 'Gate', GATE, 1);
+  const windowReserve = defineScript(redis, 'WindowReserve', WINDOW_RESERVE, 1);
+  const hincrbyMany = defineScript(redis, 'HincrbyMany', HINCRBY_MANY, 1);
+  const leaseAcquire = defineScript(redis, 'LeaseAcquire', LEASE_ACQUIRE, 1);
+  const leaseRelease = defineScript(redis, 'LeaseRelease', LEASE_RELEASE, 1);
+  const leasePublish = defineScript(redis, 'LeasePublish', LEASE_PUBLISH, 2);
   // The lease and its state share a hash tag: the publish script touches both (Cluster).
   const leaseKeys = (name: string) => [`${p}lease:{${name}}`, `${p}lease-state:{${name}}`];
 
