@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../../context.js';
@@ -16,18 +15,53 @@ export class RequestTimeoutError extends Error {
   }
 }
 
-const started = new WeakMap<Request, number>();
+/** One timer per HTTP request, set when it arrives and cleared when it is answered; both races below wait on it. */
+type Deadline = { timer: NodeJS.Timeout; expired: Promise<void> };
+const deadlines = new WeakMap<Request, Deadline>();
 
-/** Milliseconds left of a request's deadline (the whole deadline when the request is unknown: WebSocket). */
-function remaining(request: Request | undefined, timeoutMs: number): number {
-  const start = request ? started.get(request) : undefined;
-  return start === undefined ? timeoutMs : Math.max(0, timeoutMs - (performance.now() - start));
+function startDeadline(ms: number): Deadline {
+  let timer!: NodeJS.Timeout;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { timer, expired };
 }
 
-function race<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(onTimeout()), ms)));
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+/**
+ * `work`, or `onTimeout()` when `expired` comes first. A race that `work` has won ignores the
+ * deadline (nothing is thrown or logged when its timer fires later).
+ */
+function race<T>(work: Promise<T>, expired: Promise<void>, onTimeout: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    work.then(
+      (value) => {
+        settled = true;
+        resolve(value);
+      },
+      (error: unknown) => {
+        settled = true;
+        reject(error);
+      },
+    );
+    expired.then(() => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(onTimeout());
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** The request's deadline; a WebSocket operation (no request) gets one of its own, cleared when `work` ends. */
+function raceDeadline<T>(request: Request | undefined, timeoutMs: number, work: Promise<T>, onTimeout: () => T): Promise<T> {
+  const shared = request ? deadlines.get(request) : undefined;
+  if (shared) return race(work, shared.expired, onTimeout);
+  const own = startDeadline(timeoutMs);
+  return race(work, own.expired, onTimeout).finally(() => clearTimeout(own.timer));
 }
 
 /**
@@ -38,7 +72,7 @@ export function withRequestDeadline<T>(
   work: Promise<T>,
   opts: { request: Request | undefined; timeoutMs: number; logger: Logger; requestId: string },
 ): Promise<T> {
-  return race(work, remaining(opts.request, opts.timeoutMs), () => {
+  return raceDeadline(opts.request, opts.timeoutMs, work, () => {
     const error = new RequestTimeoutError(opts.timeoutMs, 'context');
     opts.logger.error({ reqId: opts.requestId, err: error }, 'unexpected error');
     loggedErrors.add(error);
@@ -56,12 +90,16 @@ export function withRequestDeadline<T>(
 export function useRequestTimeout(opts: { timeoutMs: number }): Plugin<Context> {
   return {
     onRequest({ request }) {
-      started.set(request, performance.now());
+      deadlines.set(request, startDeadline(opts.timeoutMs));
+    },
+    onResponse({ request }) {
+      const deadline = deadlines.get(request);
+      if (deadline) clearTimeout(deadline.timer);
     },
     onExecute({ executeFn, setExecuteFn, args }) {
       const request = (args.contextValue as Context & { request?: Request }).request;
       setExecuteFn((execArgs) =>
-        race(Promise.resolve(executeFn(execArgs)), remaining(request, opts.timeoutMs), () => ({
+        raceDeadline(request, opts.timeoutMs, Promise.resolve(executeFn(execArgs)), () => ({
           data: null,
           // useErrorLogging logs it (with the request id) and the mask turns it into INTERNAL_SERVER_ERROR.
           errors: [new GraphQLError('Unexpected error.', { originalError: new RequestTimeoutError(opts.timeoutMs, 'execution') })],
