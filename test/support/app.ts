@@ -39,14 +39,14 @@ export function createTestClock(start = Date.now()): TestClock {
 export type CountingHasher = PasswordHasher & { calls: { hash: number; verify: number } };
 
 /** Real argon2id with cheap parameters (tests are not a KDF benchmark) that counts its calls. */
-export function createCountingHasher(): CountingHasher {
-  const inner = createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+export function createCountingHasher(inner: PasswordHasher = createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 })): CountingHasher {
   const calls = { hash: 0, verify: 0 };
   return {
     calls,
     hash: (p) => (calls.hash++, inner.hash(p)),
     verify: (h, p) => (calls.verify++, inner.verify(h, p)),
     needsRehash: (h) => inner.needsRehash(h),
+    busy: () => inner.busy(),
   };
 }
 
@@ -99,6 +99,8 @@ export async function createTestApp(
     env?: Record<string, string>;
     clock?: TestClock /** Embedded backends: share this app's database and store (a second instance). */;
     peer?: TestApp;
+    /** Another hasher than the default counting one (a test that holds hashing to fill its queue). */
+    hasher?: CountingHasher;
   } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
@@ -113,7 +115,7 @@ export async function createTestApp(
     ...options.env,
   });
   const clock = options.clock ?? createTestClock();
-  const hasher = createCountingHasher();
+  const hasher = options.hasher ?? createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
   const ports = await createDeps(config, {

@@ -19,6 +19,7 @@ import { optionalPhone } from '../verification/phone.js';
 import { prepareEmailVerification, resendEmailVerification } from '../verification/service.js';
 import { AccountDisabledError } from '../../shared/errors.js';
 import { EmailNotVerifiedError } from './errors.js';
+import { assertHashingCapacity } from '../../shared/password-hasher.js';
 
 export type RegisterInput = {
   email: string;
@@ -41,6 +42,7 @@ export async function register(
   input: RegisterInput,
   meta: RequestMeta,
 ): Promise<{ user: UserRow; auth: AuthResult | null }> {
+  assertHashingCapacity(deps.hasher);
   await checkCaptchaIfRequired(deps, 'register', input.captchaToken, meta);
   const email = normalizeEmail(input.email);
   const passwordless = !input.password;
@@ -84,6 +86,8 @@ export async function login(
   input: { email: string; password: string; captchaToken?: string | null },
   meta: RequestMeta,
 ): Promise<AuthResult> {
+  // Load shedding first: a refused attempt is not counted in the account's streak.
+  assertHashingCapacity(deps.hasher);
   const email = input.email.trim().toLowerCase().slice(0, 320);
   // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);

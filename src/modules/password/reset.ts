@@ -9,6 +9,7 @@ import { requestMailedLink } from '../verification/links.js';
 import { markEmailVerified } from '../verification/service.js';
 import { consumeOneTimeToken, findOneTimeToken } from '../verification/tokens.js';
 import { checkPasswordPolicy, normalizePassword } from './policy.js';
+import { assertHashingCapacity } from '../../shared/password-hasher.js';
 
 /** Mails a reset link to a known, enabled account; answers true for any address (no enumeration). */
 export function requestPasswordReset(
@@ -31,6 +32,7 @@ export async function resetPassword(
   input: { token: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<boolean> {
+  assertHashingCapacity(deps.hasher);
   const now = deps.clock.now();
   const pending = await findOneTimeToken(deps.db, input.token, 'password_reset', now);
   const user = pending ? await findUserById(deps.db, pending.userId) : null;

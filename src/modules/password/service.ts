@@ -8,6 +8,7 @@ import { findUserById, updateUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { InvalidCredentialsError } from './errors.js';
 import { checkPasswordPolicy, normalizePassword } from './policy.js';
+import { assertHashingCapacity } from '../../shared/password-hasher.js';
 
 /** The operations that re-authenticate with the current password (audit metadata). */
 export type ReauthOperation = 'changePassword' | 'deleteAccount' | 'removeMfaMethod' | 'regenerateRecoveryCodes';
@@ -26,6 +27,7 @@ export async function verifyCurrentPassword(
   input: { operation: ReauthOperation; meta: RequestMeta },
 ): Promise<UserRow> {
   const { meta, operation } = input;
+  assertHashingCapacity(deps.hasher);
   await enforceLimit(deps, 'reauth.account', userId, meta);
   const user = await findUserById(deps.db, userId);
   if (!user) throw new UnauthenticatedError();
