@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { abuseConfig, abuseEnv } from './config-abuse.js';
@@ -332,6 +333,9 @@ function webauthnConfig(
   if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)) {
     problem('WEBAUTHN_RP_ID', 'expected a host name such as example.com (no scheme, port or path)');
   }
+  // WebAuthn's RP ID is a domain, never an IP address: browsers refuse every ceremony for one.
+  if (e.WEBAUTHN_RP_ID !== undefined && isIP(rpId))
+    problem('WEBAUTHN_RP_ID', 'an IP address cannot be a WebAuthn RP ID: use a host name (localhost in development)');
   const listed = e.WEBAUTHN_ORIGINS === undefined ? [new URL(appUrl).origin, new URL(publicUrl).origin] : parseOrigins(e.WEBAUTHN_ORIGINS);
   if (listed === null || listed === '*' || listed === undefined)
     problem('WEBAUTHN_ORIGINS', 'expected a comma-separated list of origins such as https://app.example.com');

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Config } from './config.js';
 import { createDatabase, type Database, type Db } from './db/client.js';
@@ -176,6 +177,9 @@ function createMessagesFor(config: Config, logger: Logger, options: Pick<Message
   const revealContent = !config.isProduction;
   const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger }) : createLogMailer({ logger, revealContent });
   const sms = config.smsWebhookUrl ? createWebhookSmsSender({ url: config.smsWebhookUrl }) : createLogSmsSender({ logger, revealContent });
+  // Derived from an IP address host (APP_URL or PUBLIC_URL): browsers refuse every passkey ceremony for it.
+  if (isIP(config.webauthn.rpId))
+    logger.warn({ rpId: config.webauthn.rpId }, 'passkeys cannot work on an IP address: set WEBAUTHN_RP_ID (and WEBAUTHN_ORIGINS) to a host name');
   if (config.isProduction && !config.smtpUrl) logger.warn('no SMTP_URL: mails (verification, reset, magic links, codes) are not sent');
   if (config.isProduction && !config.smsWebhookUrl) logger.warn('no SMS_WEBHOOK_URL: SMS (phone verification, codes) are not sent');
   return createMessages({ mailer, sms, logger, ...options });

@@ -23,7 +23,11 @@ describe('configuration: passkeys (WEBAUTHN_*)', () => {
     expect(config.webauthn).toEqual({ rpId: 'example.com', rpName: 'Acme', origins: ['https://example.com', 'https://login.example.com'] });
   });
 
-  it('refuses an RP ID that is no host name, origins outside the RP ID or malformed, and names only the variable', () => {
+  it('a default RP ID that is an IP address (PUBLIC_URL on 127.0.0.1) does not stop the start', () => {
+    expect(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:4000' }).webauthn.rpId).toBe('127.0.0.1');
+  });
+
+  it('refuses an RP ID that is no host name, an IP address, origins outside the RP ID or malformed, and names only the variable', () => {
     expect(problems({ WEBAUTHN_RP_ID: 'https://example.com' })).toContainEqual(expect.stringMatching(/^WEBAUTHN_RP_ID: expected a host name/));
     expect(problems({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://example.com,https://evil-example.com' })).toEqual([
       "WEBAUTHN_ORIGINS: every origin's host must be WEBAUTHN_RP_ID or under it",
@@ -31,6 +35,10 @@ describe('configuration: passkeys (WEBAUTHN_*)', () => {
     expect(problems({ WEBAUTHN_ORIGINS: 'https://localhost/path' })).toEqual([expect.stringMatching(/^WEBAUTHN_ORIGINS: expected a comma-separated list/)]);
     expect(problems({ WEBAUTHN_ORIGINS: '*' })).toEqual([expect.stringMatching(/^WEBAUTHN_ORIGINS: /)]);
     expect(problems({ WEBAUTHN_RP_ID: 'example.org' })).toEqual([expect.stringMatching(/^WEBAUTHN_RP_ID: neither APP_URL nor PUBLIC_URL/)]);
+    // WebAuthn's RP ID is a domain: browsers refuse an IP address.
+    expect(problems({ WEBAUTHN_RP_ID: '127.0.0.1', PUBLIC_URL: 'http://127.0.0.1:4000' })).toEqual([
+      expect.stringMatching(/^WEBAUTHN_RP_ID: an IP address cannot be/),
+    ]);
     expect(problems({ WEBAUTHN_RP_NAME: 'x'.repeat(65) })).toEqual([expect.stringMatching(/^WEBAUTHN_RP_NAME: /)]);
   });
 });
