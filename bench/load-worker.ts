@@ -21,17 +21,27 @@ async function measure(spec: LoadSpec): Promise<Measurement> {
   const bodies = typeof spec.body === 'string' ? null : spec.body;
   if (bodies && !bodies.length) throw new Error('empty list of bodies');
   let next = 0;
+  let refused = 0;
   const result = await autocannon({
     url: spec.url,
     method: 'POST',
     headers,
-    ...(bodies ? { requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }] } : { body: spec.body as string }),
+    ...(spec.refreshTokens ? { requests: [refreshChain(spec.body as string, spec.refreshTokens)] } : {}),
+    ...(spec.refreshTokens
+      ? {}
+      : bodies
+        ? { requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }] }
+        : { body: spec.body as string }),
     connections: spec.connections,
     duration: spec.seconds,
     timeout: 10,
     // A 200 carrying a GraphQL error is a failure too; autocannon counts these as mismatches.
     verifyBody: (body) => {
       const text = String(body);
+      if (spec.refused && text.includes(spec.refused)) {
+        refused++;
+        return true;
+      }
       return text.includes(spec.expect) && !text.includes('"errors"');
     },
   });
@@ -45,5 +55,24 @@ async function measure(spec: LoadSpec): Promise<Measurement> {
     errors: result.errors,
     timeouts: result.timeouts,
     badBodies: result.mismatches,
+    ...(spec.refused ? { refused } : {}),
+  };
+}
+
+/** One connection, one refresh token: each answer's rotated token goes into the next request. */
+function refreshChain(template: string, tokens: string[]): autocannon.Request {
+  let next = 0;
+  type Chain = { token?: string };
+  return {
+    setupRequest: (request, context) => {
+      const chain = context as Chain;
+      chain.token ??= tokens[next++];
+      if (!chain.token) throw new Error('more connections than refresh tokens');
+      return { ...request, body: template.replace('$TOKEN', chain.token) };
+    },
+    onResponse: (_status, body, context) => {
+      const rotated = /"refreshToken":"([^"]+)"/.exec(String(body))?.[1];
+      if (rotated) (context as Chain).token = rotated;
+    },
   };
 }

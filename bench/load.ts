@@ -11,6 +11,14 @@ export type LoadSpec = {
   seconds: number;
   /** A substring every good response body contains (bodies with "errors" never count as good). */
   expect: string;
+  /** A substring of an expected refusal (load shedding): counted as `refused`, not as a bad body. */
+  refused?: string;
+  /**
+   * Refresh token rotation: one refresh token per connection (as many as `connections`); each
+   * connection sends `body` with `$TOKEN` replaced by its current token and takes the rotated one
+   * from each answer, as a client does.
+   */
+  refreshTokens?: string[];
 };
 
 /**

@@ -12,6 +12,8 @@ export type Measurement = {
   timeouts: number;
   /** 2xx responses whose body was not the expected data (a GraphQL error, say). */
   badBodies: number;
+  /** Answers that were the expected refusal of an overload run (RATE_LIMITED, busy); included in reqPerSec. */
+  refused?: number;
 };
 
 /** What went wrong in a run, as counts; 0 when every response was a 2xx with the expected data. */

@@ -1,6 +1,6 @@
 import { failures, type Measurement } from './measurement.js';
 
-export type RunName = 'bare' | 'me' | 'meWarn' | 'login' | 'argon2' | 'resetKnown' | 'resetUnknown';
+export type RunName = 'bare' | 'me' | 'meWarn' | 'meTwo' | 'login' | 'argon2' | 'refresh' | 'loginOverload' | 'resetKnown' | 'resetUnknown';
 /** The runs BENCH_ONLY selected. */
 export type Results = Partial<Record<RunName, Measurement>>;
 
@@ -15,8 +15,11 @@ const LABELS: Record<RunName, string> = {
   bare: 'bare yoga { __typename }',
   me: 'gateway me (default LOG_LEVEL)',
   meWarn: 'gateway me (LOG_LEVEL=warn)',
+  meTwo: 'gateway me, 2 instances together',
   login: 'gateway login',
   argon2: 'argon2 verify ceiling',
+  refresh: 'gateway refreshToken',
+  loginOverload: 'gateway login at 10x concurrency',
   resetKnown: 'reset, known email',
   resetUnknown: 'reset, unknown email',
 };
@@ -54,11 +57,13 @@ export function printReport(
   context: { backend: string; seconds: number; cpus: number; gateway: string },
   figures: Record<string, number> = {},
 ): void {
-  const header = ['run', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'bad bodies'];
+  const header = ['run', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'bad bodies', 'refused'];
   const rows = (Object.keys(LABELS) as RunName[]).flatMap((name) => {
     const m = results[name];
     if (!m) return [];
-    return [[LABELS[name], m.connections, round(m.reqPerSec, 1), round(m.p50Ms, 2), round(m.p99Ms, 2), m.non2xx, m.errors, m.badBodies].map(String)];
+    return [
+      [LABELS[name], m.connections, round(m.reqPerSec, 1), round(m.p50Ms, 2), round(m.p99Ms, 2), m.non2xx, m.errors, m.badBodies, m.refused ?? ''].map(String),
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

@@ -10,9 +10,12 @@
  *   webhooks      deliveries per second to a loopback receiver and the lag from commit to receipt (p50, p99)
  * On real backends me and login run against the production build (node dist/main.js, built first),
  * with the default LOG_LEVEL, and me again with LOG_LEVEL=warn; start to /readyz and RSS are reported.
+ *   refresh       refreshToken rotation, each connection passing its rotated token on
+ *   overload      login at 10x the argon2 concurrency: answers or RATE_LIMITED (busy), RSS before and after
+ *   scale         me on two production instances at once (half the connections each) vs one
  *   queries       SQL statements of users(first: 1 / 100) { nodes { roles caps } } (in-process counter)
- * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2, queries,
- * audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
+ * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2, refresh,
+ * overload, scale, queries, audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
  * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
@@ -37,7 +40,7 @@ import { countUserListQueries } from './query-count.js';
 import { startBareYoga, startGateway } from './servers.js';
 import { printWebhookBench, runWebhookBench, type WebhookBenchSettings } from './webhooks.js';
 
-const RUNS = ['bare', 'me', 'login', 'argon2', 'queries', 'audit', 'reset', 'webhooks'] as const;
+const RUNS = ['bare', 'me', 'login', 'argon2', 'refresh', 'overload', 'scale', 'queries', 'audit', 'reset', 'webhooks'] as const;
 type Run = (typeof RUNS)[number];
 type Settings = {
   only: ReadonlySet<Run>;
@@ -133,6 +136,32 @@ async function measureLogin(gateway: Gateway, settings: Settings, signal: AbortS
   return measureHttp('login', { url: gateway.url, body: loginBody, connections: settings.loginConnections, expect: '"accessToken":"' }, settings, signal);
 }
 
+/** refreshToken rotation: each connection its own session, passing each rotated token on (warm-up on other sessions: a rotated-away token would be reuse). */
+async function measureRefresh(gateway: Gateway, settings: Settings, signal: AbortSignal): Promise<Measurement> {
+  const query = 'mutation Refresh($t: String) { refreshToken(refreshToken: $t) { accessToken refreshToken } }';
+  const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { refreshToken } }';
+  const sessions = async (n: number) => {
+    const tokens: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const data = await postGraphql(gateway.url, graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } }));
+      tokens.push((data.login as { refreshToken: string }).refreshToken);
+    }
+    return tokens;
+  };
+  const spec = { url: gateway.url, body: graphqlBody(query, { t: '$TOKEN' }), connections: settings.connections, expect: '"refreshToken":"' };
+  console.log(`refreshToken: ${spec.connections} connections (one session each), ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
+  if (settings.warmupSeconds) await runLoad({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.warmupSeconds }, signal);
+  return runLoad({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.seconds }, signal);
+}
+
+/** login at 10× the argon2 ceiling's concurrency: answers, or RATE_LIMITED (busy) once the hashing queue is full, never timeouts. */
+async function measureOverload(gateway: Gateway, settings: Settings, signal: AbortSignal): Promise<Measurement> {
+  const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
+  const body = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
+  const spec = { url: gateway.url, body, connections: settings.loginConnections * 10, expect: '"accessToken":"', refused: '"busy":true' };
+  return measureHttp('login at 10x concurrency', spec, settings, signal);
+}
+
 async function signedUp(url: string): Promise<Gateway> {
   const user = await registerUser(url);
   await assertMe(url, user);
@@ -158,7 +187,41 @@ async function measureProduction(backends: Backends, secretKey: string, settings
     figures['RSS after the me load, MB'] = await prod.rssMb();
   }
   if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+  if (only.has('refresh')) results.refresh = await measureRefresh(gateway, settings, signal);
+  if (only.has('overload')) {
+    const before = await prod.rssMb();
+    results.loginOverload = await measureOverload(gateway, settings, signal);
+    const refused = results.loginOverload.refused ?? 0;
+    figures['login at 10x: RSS before, MB'] = before;
+    figures['login at 10x: RSS after, MB'] = await prod.rssMb();
+    figures['login at 10x: signed in, per s'] = (results.loginOverload.total - refused) / settings.seconds;
+    figures['login at 10x: refused RATE_LIMITED (busy), per s'] = refused / settings.seconds;
+  }
   await prod.stop();
+  if (only.has('scale')) {
+    // Two instances on one Postgres and Redis, each given half the connections, measured at once.
+    const pair = [
+      await startProductionGateway(backends, cleanup, { secretKey, label: 'scale-a' }),
+      await startProductionGateway(backends, cleanup, { secretKey, label: 'scale-b' }),
+    ];
+    const half = { ...settings, connections: Math.max(1, Math.floor(settings.connections / 2)) };
+    const gateways = await Promise.all(pair.map((p) => signedUp(p.url)));
+    const [a, b] = await Promise.all(gateways.map((g, i) => measureMe(g, half, signal, `me on instance ${i + 1} of 2`)));
+    results.meTwo = {
+      ...a!,
+      connections: a!.connections + b!.connections,
+      reqPerSec: a!.reqPerSec + b!.reqPerSec,
+      p50Ms: Math.max(a!.p50Ms, b!.p50Ms),
+      p99Ms: Math.max(a!.p99Ms, b!.p99Ms),
+      total: a!.total + b!.total,
+      non2xx: a!.non2xx + b!.non2xx,
+      errors: a!.errors + b!.errors,
+      timeouts: a!.timeouts + b!.timeouts,
+      badBodies: a!.badBodies + b!.badBodies,
+    };
+    for (const p of pair) await p.stop();
+    if (results.me) figures['me, 2 instances / 1 instance'] = results.meTwo.reqPerSec / results.me.reqPerSec;
+  }
   if (only.has('me')) {
     const quiet = await startProductionGateway(backends, cleanup, { secretKey, label: 'warn', logLevel: 'warn' });
     results.meWarn = await measureMe(await signedUp(quiet.url), settings, signal, 'me (LOG_LEVEL=warn)');
@@ -178,7 +241,7 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
     results.bare = await measureHttp('bare', bareSpec, settings, signal);
   }
   const production = !!(backends.databaseUrl && backends.redisUrl);
-  if (only.has('me') || only.has('login')) {
+  if (only.has('me') || only.has('login') || only.has('refresh') || only.has('overload') || only.has('scale')) {
     if (production) {
       const measured = await measureProduction(backends, secretKey, settings, cleanup, signal);
       results = { ...results, ...measured.results };
@@ -187,6 +250,8 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
       const gateway = await signedUp(await startGateway(backends, cleanup, { secretKey }));
       if (only.has('me')) results.me = await measureMe(gateway, settings, signal, 'me (in-process, LOG_LEVEL=warn)');
       if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+      if (only.has('refresh')) results.refresh = await measureRefresh(gateway, settings, signal);
+      if (only.has('overload')) results.loginOverload = await measureOverload(gateway, settings, signal);
     }
   }
   if (only.has('argon2')) {
@@ -203,7 +268,7 @@ async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   // Shared with the second instance of the fan-out run: it decrypts the signing keys they share.
   const secretKey = randomBytes(36).toString('base64url');
   const { only } = settings;
-  if ((only.has('me') || only.has('login')) && backends.databaseUrl && backends.redisUrl) buildProduction();
+  if (['me', 'login', 'refresh', 'overload', 'scale'].some((run) => only.has(run as Run)) && backends.databaseUrl && backends.redisUrl) buildProduction();
   const { results, figures, gatewayLabel } = await measureAll(backends, secretKey, settings, cleanup, signal);
   const gatewayUrl = only.has('audit') ? await startGateway(backends, cleanup, { secretKey }) : undefined;
   if (only.has('queries')) {
