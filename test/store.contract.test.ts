@@ -60,7 +60,7 @@ describe.each(kinds)('store contract (%s)', (backend) => {
     const counted = await Promise.all([store.histograms.add(entries), ...Array.from({ length: 40 }, (_, i) => twin.counters.increment(`spread-${i}`, 60_000))]);
     expect(counted.slice(1).map((r) => (r as { count: number }).count)).toEqual(Array.from({ length: 40 }, () => 1));
     const sums = await twin.histograms.read(entries.map((e) => e.key));
-    expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(entries.map((e, i) => [`op${i}`, i + 1])));
+    expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(entries.map((_, i) => [`op${i}`, i + 1])));
   });
 
   it('regression: different scripts sent in one tick by a fresh connection all run (each is defined before the first command)', async () => {
