@@ -62,7 +62,7 @@ describe.runIf(haveChromium).each(backends())('the console’s Providers page (%
     return page.locator('.providers a').allTextContents();
   }
 
-  it('shows the empty state; a provider saved in the page is listed as the API exposes it, its secret never shown, and the sign-in page offers it', async () => {
+  it('shows the empty state; a refused save keeps what was typed; a provider saved in the page is listed as the API exposes it, its secret never shown, and the sign-in page offers it', async () => {
     const page = await providersPage();
     await page.getByText('No providers yet.').waitFor();
     // Regression: a refused save re-rendered the form with its initial values, wiping what was typed.

@@ -82,7 +82,7 @@ describe.runIf(haveChromium).each(backends())('the console’s Webhooks page (%s
       .toBeGreaterThan(0);
   }
 
-  it('shows the empty state first; a webhook created in the page is listed, and a failed login reaches the receiver signed with the secret shown once', async () => {
+  it('shows the empty state first; a webhook created in the page is listed, and a failed login reaches the receiver signed with the secret shown once and is listed as succeeded (204) among its deliveries', async () => {
     const target = await receiver();
     const page = await webhooksPage();
     await page.getByText('No webhooks yet.').waitFor();
