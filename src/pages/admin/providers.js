@@ -85,7 +85,7 @@ export function ProvidersPage() {
                 <td><code>${p.clientId}</code></td>
                 <td>${p.enabled ? 'enabled' : 'disabled'}${p.linkByEmail ? ', links by email' : ''}</td>
                 <td>${when(p.updatedAt)}</td>
-                <td><div class="row wrap">
+                <td><div class="row">
                   <button type="button" onClick=${() => setEditing(p)}>Change ${p.name}</button>
                   <${ConfirmButton} label=${`Delete ${p.name}`} question=${`Delete ${p.displayName}? Its linked identities stay, unusable, until it is added again.`}
                     confirmLabel="Delete" danger onConfirm=${() => remove.run(() => gql('mutation D($n: String!) { deleteOAuthProvider(name: $n) }', { n: p.name }).then(reload), 'Deleted.')} />

@@ -54,7 +54,7 @@ function Row({ hook, onChanged, action, setSecret }) {
     <td><a href=${`#/webhooks/${encodeURIComponent(hook.id)}`}>${hook.url}</a><br /><small>${hook.description ?? ''}</small></td>
     <td>${hook.events.length ? hook.events.join(', ') : 'every event'}</td>
     <td>${hook.enabled ? 'enabled' : html`<span class="badge bad">disabled</span> ${hook.disabledReason ?? ''}`}</td>
-    <td><div class="row wrap">
+    <td><div class="row">
       <button type="button" onClick=${() => run(UPDATE, { id: hook.id, input: { enabled: !hook.enabled } }, hook.enabled ? 'Disabled.' : 'Enabled.')}>
         ${hook.enabled ? 'Disable' : 'Enable'}
       </button>
