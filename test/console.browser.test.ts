@@ -1,56 +1,28 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { codeOf, expectOk, login, logout, me, signIn, signUp, type Tokens, uniqueEmail } from './support/actions.js';
-import { backends, useTestApp } from './support/app.js';
-import { haveChromium, launchChromium, openPage, screenshot, seriousViolations } from './support/browser.js';
-import { enrollTotp, nextTotp, verify2fa } from './support/mfa.js';
+import { backends } from './support/app.js';
+import { haveChromium, seriousViolations } from './support/browser.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, PHONE, useConsole } from './support/console.js';
+import { nextTotp } from './support/mfa.js';
 
 /**
  * The admin console (GET /admin) in a real browser: Debian's Chromium driven by playwright-core,
  * under the console's own CSP, on both backends. Everything it shows comes from the public API;
  * what it does is checked through the API afterwards, as another client would see it.
  */
-const ADMIN_EMAIL = 'console-admin@example.com';
-const ADMIN_PASSWORD = 'the console admin passphrase';
 const PAGES = ['Users', 'Roles', 'Audit', 'Analytics', 'Webhooks', 'Providers'] as const;
-const PHONE = { width: 390, height: 844 };
 
 describe.runIf(haveChromium).each(backends())('the admin console in a browser (%s)', (backend) => {
-  const app = useTestApp(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
-  let browser: Browser;
-  let origin: string;
-  let secret: string;
+  const ui = useConsole(backend, 'console');
+  const { app, signInAsAdmin, adminToken, open } = ui;
   const problems: string[] = [];
-  beforeAll(async () => {
-    origin = new URL(await app.listen()).origin;
-    browser = await launchChromium();
-    // The seeded admin turns TOTP on, as an admin of a real deployment would.
-    secret = (await enrollTotp(app, (await signIn(app, ADMIN_EMAIL, ADMIN_PASSWORD)).accessToken)).secret;
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
   beforeEach(() => {
     problems.length = 0;
   });
 
-  const shot = (page: Page, name: string) => screenshot(page, `${backend}-${name}`);
-
-  async function signInAsAdmin(page: Page): Promise<void> {
-    await page.goto(`${origin}/admin`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('Code').fill(nextTotp(app, secret));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.getByRole('link', { name: 'Users', exact: true }).waitFor();
-  }
-
-  /** A full admin session through the API (password, then TOTP). */
-  async function adminToken(): Promise<string> {
-    const pending = expectOk(await login(app, ADMIN_EMAIL, ADMIN_PASSWORD)).login.accessToken;
-    return expectOk(await verify2fa(app, pending, 'TOTP', nextTotp(app, secret))).verify2fa.accessToken;
-  }
+  const shot = (page: Page, name: string) => ui.shot(page, name);
+  const newPage = () => ui.page(problems);
 
   /**
    * Waits until the page's live subscription receives events: a subscription gets no replay, so a
@@ -69,15 +41,9 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
       .toBeGreaterThan(0);
   }
 
-  async function open(page: Page, name: string): Promise<void> {
-    await page.getByRole('link', { name, exact: true }).click();
-    await page.getByRole('heading', { level: 1, name }).waitFor();
-    await page.getByText('Loading…').waitFor({ state: 'detached' });
-  }
-
   it('signs the seeded admin in with the password and then a TOTP code; each page passes axe at 1280 px and at phone width', async () => {
-    const page = await openPage(browser, origin, problems);
-    await page.goto(`${origin}/admin`);
+    const page = await newPage();
+    await page.goto(`${ui.origin()}/admin`);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await seriousViolations(page), 'sign-in').toEqual([]);
     await shot(page, 'sign-in');
@@ -87,7 +53,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     await page.getByLabel('Code').waitFor();
     expect(await seriousViolations(page), 'second factor').toEqual([]);
     await shot(page, 'second-factor');
-    await page.getByLabel('Code').fill(nextTotp(app, secret));
+    await page.getByLabel('Code').fill(nextTotp(app, ui.secret()));
     // Keyboard only from here: Enter submits the form.
     await page.getByLabel('Code').press('Enter');
     await page.getByRole('link', { name: 'Users', exact: true }).waitFor();
@@ -147,7 +113,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   it('finds a user by search; disabling them ends their session and their login is refused (ACCOUNT_DISABLED)', async () => {
     const user = await signUp(app, { email: uniqueEmail('console-disable') });
     await signUp(app, { email: uniqueEmail('console-other') });
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await page.getByLabel('Search').fill(user.email);
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -167,9 +133,9 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
 
   it('deletes a user only after the confirmation: Cancel keeps them, Delete removes them and their login fails', async () => {
     const user = await signUp(app, { email: uniqueEmail('console-delete') });
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
-    await page.goto(`${origin}/admin#/users/${user.userId}`);
+    await page.goto(`${ui.origin()}/admin#/users/${user.userId}`);
     await page.getByRole('button', { name: 'Delete user' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain(`Delete ${user.email} for good?`);
@@ -191,7 +157,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   it('grants a role it created; an operator with that role is refused granting admin, whose caps they lack (least privilege)', async () => {
     const operator = await signUp(app, { email: uniqueEmail('console-operator') });
     const target = await signUp(app, { email: uniqueEmail('console-target') });
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await open(page, 'Roles');
     await page.getByLabel('Name', { exact: true }).fill('support');
@@ -200,7 +166,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     await page.getByRole('button', { name: 'Save role' }).click();
     await page.getByText('Role support saved.').waitFor();
     // A route in the hash: the same document, the session stays.
-    await page.goto(`${origin}/admin#/users/${operator.userId}`);
+    await page.goto(`${ui.origin()}/admin#/users/${operator.userId}`);
     await page.getByRole('heading', { level: 1, name: operator.email }).waitFor();
     await page.getByRole('checkbox', { name: /^support/ }).check();
     await page.getByRole('button', { name: 'Save roles' }).click();
@@ -230,7 +196,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   });
 
   it('the live stream shows another client’s login at the top within 3 s, and holds events while paused', async () => {
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await open(page, 'Audit');
     await untilLive(page, await signUp(app, { email: uniqueEmail('console-probe') }));
@@ -260,7 +226,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
     const probe = await signUp(app, { email: uniqueEmail('console-filter') });
     const quiet = await signUp(app, { email: uniqueEmail('console-filter') });
     const failing = await signUp(app, { email: uniqueEmail('console-filter') });
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await open(page, 'Audit');
     await page.getByLabel('Filter by action').fill('user.login_failed');
@@ -279,7 +245,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   });
 
   it('returns to sign-in when the live stream reports the session revoked (logout of every session elsewhere)', async () => {
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await open(page, 'Audit');
     await untilLive(page, await signUp(app, { email: uniqueEmail('console-probe') }));
@@ -293,7 +259,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   });
 
   it('an expired access token is refreshed once, in the background: the console stays signed in', async () => {
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     // Past ACCESS_TOKEN_TTL (15 minutes), well within REFRESH_TOKEN_TTL.
     app.clock.advance(16 * 60_000);
@@ -306,7 +272,7 @@ describe.runIf(haveChromium).each(backends())('the admin console in a browser (%
   });
 
   it('an expired session (access and refresh token past their lifetimes) returns to sign-in on the next request', async () => {
-    const page = await openPage(browser, origin, problems);
+    const page = await newPage();
     await signInAsAdmin(page);
     await open(page, 'Roles');
     // Last in this file: the clock moves past REFRESH_TOKEN_TTL (30 days).

@@ -36,13 +36,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * A page on `origin` that records script errors, CSP violations (Chromium reports them on the
  * console) and failed asset loads; any request to another origin is refused before it leaves
  * the browser, and recorded too. GraphQL answers are the tests' to check, so they are not problems.
+ * `others` are further loopback origins the page may reach (a test OIDC provider).
  */
-export async function openPage(browser: Browser, origin: string, problems: string[], viewport = { width: 1280, height: 900 }): Promise<Page> {
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  problems: string[],
+  viewport = { width: 1280, height: 900 },
+  others: string[] = [],
+): Promise<Page> {
   const page = await browser.newPage({ viewport });
   // A step that cannot happen fails with its locator, well before the test's own timeout.
   page.setDefaultTimeout(10_000);
   await page.route(
-    (url) => url.origin !== origin,
+    (url) => url.origin !== origin && !others.includes(url.origin),
     (route) => {
       problems.push(`request to another origin: ${route.request().url()}`);
       return route.abort();

@@ -30,11 +30,17 @@ function ProviderForm({ editing, onSaved }) {
     // Omitted on update keeps the stored secret.
     const secret = text(form, 'clientSecret');
     if (secret) input.clientSecret = secret;
-    void action.run(() => gql(UPSERT, { input }).then(onSaved), `Provider ${input.name} saved.`);
+    const element = event.target;
+    void action.run(() => gql(UPSERT, { input }).then(() => (element.reset(), onSaved())), `Provider ${input.name} saved.`);
   };
-  const v = editing ?? {};
+  // An OIDC provider's endpoints come from its discovery document (the API returns those): they
+  // are not offered for editing, since the API takes an issuer or endpoints, not both.
+  const v = editing?.issuer ? { ...editing, authorizationEndpoint: null, tokenEndpoint: null, userinfoEndpoint: null } : (editing ?? {});
+  // Initial values only (defaultValue, defaultChecked): a `value` or `checked` prop would put the
+  // stored values back at every render, undoing what the admin typed when a save is refused. The
+  // form's key starts it afresh for another provider.
   const input = (name, label, extra = {}) =>
-    html`<${Field} id=${`p-${name}`} label=${label} hint=${extra.hint}><input id=${`p-${name}`} name=${name} value=${v[name] ?? ''} ...${extra.attrs ?? {}} /><//>`;
+    html`<${Field} id=${`p-${name}`} label=${label} hint=${extra.hint}><input id=${`p-${name}`} name=${name} defaultValue=${v[name] ?? ''} ...${extra.attrs ?? {}} /><//>`;
   return html`<form onSubmit=${submit} aria-labelledby="provider-form" key=${v.name ?? 'new'}>
     <h2 id="provider-form">${editing ? `Change ${v.name}` : 'New provider'}</h2>
     ${input('name', 'Name', { attrs: { required: true, readonly: !!editing }, hint: 'As in /oauth/:name' })}
@@ -47,9 +53,9 @@ function ProviderForm({ editing, onSaved }) {
     <${Field} id="p-clientSecret" label="Client secret" hint=${editing ? 'Leave empty to keep the stored one' : undefined}>
       <input id="p-clientSecret" name="clientSecret" type="password" autocomplete="off" />
     <//>
-    <${Field} id="p-scopes" label="Scopes"><input id="p-scopes" name="scopes" value=${(v.scopes ?? ['openid', 'email', 'profile']).join(', ')} /><//>
-    <label class="check"><input type="checkbox" name="enabled" checked=${v.enabled ?? true} /> Enabled</label>
-    <label class="check"><input type="checkbox" name="linkByEmail" checked=${v.linkByEmail ?? false} /> Link by verified email</label>
+    <${Field} id="p-scopes" label="Scopes"><input id="p-scopes" name="scopes" defaultValue=${(v.scopes ?? ['openid', 'email', 'profile']).join(', ')} /><//>
+    <label class="check"><input type="checkbox" name="enabled" defaultChecked=${v.enabled ?? true} /> Enabled</label>
+    <label class="check"><input type="checkbox" name="linkByEmail" defaultChecked=${v.linkByEmail ?? false} /> Link by verified email</label>
     <button type="submit" disabled=${action.busy}>Save provider</button>
     <${ErrorNote} error=${action.error} />
     <${Done} message=${action.done} />
@@ -79,11 +85,11 @@ export function ProvidersPage() {
                 <td><code>${p.clientId}</code></td>
                 <td>${p.enabled ? 'enabled' : 'disabled'}${p.linkByEmail ? ', links by email' : ''}</td>
                 <td>${when(p.updatedAt)}</td>
-                <td class="row wrap">
+                <td><div class="row">
                   <button type="button" onClick=${() => setEditing(p)}>Change ${p.name}</button>
                   <${ConfirmButton} label=${`Delete ${p.name}`} question=${`Delete ${p.displayName}? Its linked identities stay, unusable, until it is added again.`}
                     confirmLabel="Delete" danger onConfirm=${() => remove.run(() => gql('mutation D($n: String!) { deleteOAuthProvider(name: $n) }', { n: p.name }).then(reload), 'Deleted.')} />
-                </td>
+                </div></td>
               </tr>`,
             )}</tbody>
           </table></div>`)

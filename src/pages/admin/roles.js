@@ -8,23 +8,25 @@ const ROLES = '{ roles { name description caps builtin } }';
 const UPSERT =
   'mutation Upsert($name: String!, $caps: [String!]!, $description: String) { upsertRole(name: $name, caps: $caps, description: $description) { name } }';
 
+/** Initial values only (defaultValue, defaultChecked), so a refused save keeps what the admin typed; the key starts it afresh per role. */
 function RoleForm({ allCaps, editing, onSaved }) {
   const action = useAction();
   const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
     const input = { name: String(form.get('name')).trim(), description: String(form.get('description')).trim() || null, caps: form.getAll('caps') };
-    void action.run(() => gql(UPSERT, input).then(onSaved), `Role ${input.name} saved.`);
+    const element = event.target;
+    void action.run(() => gql(UPSERT, input).then(() => (element.reset(), onSaved())), `Role ${input.name} saved.`);
   };
   return html`<form onSubmit=${submit} aria-labelledby="role-form-title" key=${editing?.name ?? 'new'}>
     <h2 id="role-form-title">${editing ? `Change role ${editing.name}` : 'New role'}</h2>
-    <${Field} id="role-name" label="Name"><input id="role-name" name="name" required value=${editing?.name ?? ''} readonly=${!!editing} /><//>
-    <${Field} id="role-description" label="Description"><input id="role-description" name="description" value=${editing?.description ?? ''} /><//>
+    <${Field} id="role-name" label="Name"><input id="role-name" name="name" required defaultValue=${editing?.name ?? ''} readonly=${!!editing} /><//>
+    <${Field} id="role-description" label="Description"><input id="role-description" name="description" defaultValue=${editing?.description ?? ''} /><//>
     <fieldset>
       <legend>Caps</legend>
       ${allCaps.map(
         (cap) =>
-          html`<label class="check"><input type="checkbox" name="caps" value=${cap} checked=${editing?.caps.includes(cap) ?? false} /> <code>${cap}</code></label>`,
+          html`<label class="check"><input type="checkbox" name="caps" value=${cap} defaultChecked=${editing?.caps.includes(cap) ?? false} /> <code>${cap}</code></label>`,
       )}
     </fieldset>
     <button type="submit" disabled=${action.busy}>Save role</button>

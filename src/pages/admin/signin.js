@@ -16,8 +16,14 @@ const METHOD_NAMES = { TOTP: 'Authenticator app', SMS: 'Text message', EMAIL: 'E
 /** navigator.credentials.get with the server's options JSON (WebAuthn Level 3 JSON helpers). */
 async function passkeyAssertion(options) {
   if (!window.PublicKeyCredential?.parseRequestOptionsFromJSON) throw new ApiError('This browser cannot use passkeys here.', 'BAD_USER_INPUT');
-  const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
-  return credential.toJSON();
+  try {
+    const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+    return credential.toJSON();
+  } catch (e) {
+    // A DOMException's `code` is a legacy number (0 for NotAllowedError): show its name, and what it means here.
+    const reason = e.name === 'NotAllowedError' ? 'cancelled, timed out, or no passkey of this account on this device' : e.message;
+    throw new ApiError(`No passkey was used (${reason}).`, e.name ?? 'NotAllowedError');
+  }
 }
 
 function Providers({ onError }) {

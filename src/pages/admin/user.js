@@ -1,8 +1,8 @@
 // One user: profile, roles and caps, sessions, identities, passkeys, MFA, and the admin actions.
 // Every action is an API call the server authorizes; a refusal (least privilege) is shown as is.
 import { useState } from '/admin/vendor/hooks.mjs';
-import { currentUser, gql, isUnavailable } from '/admin/api.js';
-import { ConfirmButton, Done, ErrorNote, html, Loading, Title, useAction, useQuery, when } from '/admin/ui.js';
+import { ApiError, currentUser, gql, isUnavailable } from '/admin/api.js';
+import { ConfirmButton, Done, ErrorNote, Field, html, Loading, Title, useAction, useQuery, when } from '/admin/ui.js';
 
 const USER = `query User($id: ID!) {
   user(id: $id) {
@@ -13,6 +13,9 @@ const USER = `query User($id: ID!) {
 // Asked separately: a server without OAuth or passkeys refuses these fields, not the page.
 const IDENTITIES = 'query Identities($id: ID!) { user(id: $id) { id identities { id provider subject email createdAt lastUsedAt } } }';
 const PASSKEYS = 'query Passkeys($id: ID!) { user(id: $id) { id passkeys { id name createdAt lastUsedAt backedUp } } }';
+const START_PASSKEY = 'mutation StartPasskey { startPasskeyRegistration }';
+const FINISH_PASSKEY = 'mutation FinishPasskey($response: JSON!, $name: String) { finishPasskeyRegistration(response: $response, name: $name) { id } }';
+const DELETE_PASSKEY = 'mutation DeletePasskey($id: ID!) { deletePasskey(id: $id) }';
 const UPDATE = 'mutation UpdateUser($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }';
 
 function Roles({ user, onSaved }) {
@@ -79,6 +82,74 @@ function Optional({ title, query, id, field, render }) {
   </section>`;
 }
 
+/** navigator.credentials.create with the server's options JSON (WebAuthn Level 3 JSON helpers). */
+async function passkeyCreation(options) {
+  if (!window.PublicKeyCredential?.parseCreationOptionsFromJSON) throw new ApiError('This browser cannot create passkeys here.', 'BAD_USER_INPUT');
+  try {
+    const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+    return credential.toJSON();
+  } catch (e) {
+    const reason =
+      e.name === 'NotAllowedError'
+        ? 'cancelled or timed out'
+        : e.name === 'InvalidStateError'
+          ? 'this device already holds a passkey of this account'
+          : e.message;
+    throw new ApiError(`No passkey was made (${reason}).`, e.name ?? 'NotAllowedError');
+  }
+}
+
+/**
+ * Passkeys. The API registers and deletes only the caller's own (a passkey is made on the
+ * admin's own device), so those controls are on the admin's own page; others' are listed.
+ */
+function Passkeys({ id, onChanged }) {
+  const own = currentUser()?.id === id;
+  const { data, error, loading, reload } = useQuery(PASSKEYS, { id }, [id]);
+  const action = useAction();
+  const passkeys = data?.user?.passkeys;
+  const changed = () => (reload(), onChanged());
+  const add = (event) => {
+    event.preventDefault();
+    const name = String(new FormData(event.target).get('name')).trim() || null;
+    void action.run(async () => {
+      const options = (await gql(START_PASSKEY)).startPasskeyRegistration;
+      await gql(FINISH_PASSKEY, { response: await passkeyCreation(options), name });
+      event.target.reset();
+      changed();
+    }, 'Passkey added.');
+  };
+  const remove = (passkey) => action.run(() => gql(DELETE_PASSKEY, { id: passkey.id }).then(changed), 'Passkey deleted.');
+  return html`<section aria-labelledby="passkeys-title">
+    <h2 id="passkeys-title">Passkeys</h2>
+    ${loading && !data && html`<${Loading} />`}
+    ${error && (isUnavailable(error) ? html`<p class="note">Not available on this server.</p>` : html`<${ErrorNote} error=${error} />`)}
+    ${
+      passkeys &&
+      (passkeys.length
+        ? html`<ul class="plain">${passkeys.map(
+            (p) => html`<li>${p.name ?? 'Passkey'} · added ${when(p.createdAt)} · last used ${when(p.lastUsedAt)}
+              ${
+                own &&
+                html`<${ConfirmButton} label=${`Delete ${p.name ?? 'passkey'}`} question=${`Delete the passkey ${p.name ?? ''}? It no longer signs in.`}
+                confirmLabel="Delete" danger onConfirm=${() => remove(p)} />`
+              }</li>`,
+          )}</ul>`
+        : html`<p class="empty">None.</p>`)
+    }
+    ${
+      own &&
+      passkeys &&
+      html`<form onSubmit=${add} aria-label="Add a passkey">
+        <${Field} id="passkey-name" label="Passkey name" hint="Needs a sign-in within the last 5 minutes"><input id="passkey-name" name="name" maxlength="100" placeholder="Work laptop" /><//>
+        <button type="submit" disabled=${action.busy}>Add a passkey</button>
+      </form>`
+    }
+    <${ErrorNote} error=${action.error} />
+    <${Done} message=${action.done} />
+  </section>`;
+}
+
 function Actions({ user, onChanged }) {
   const action = useAction();
   const run = (label, query, variables, after = onChanged) => action.run(() => gql(query, variables).then(after), label);
@@ -127,8 +198,7 @@ export function UserPage({ id }) {
       <${Sessions} user=${user} />
       <${Optional} title="Identities" query=${IDENTITIES} id=${id} field="identities"
         render=${(i) => html`<li>${i.provider} · ${i.email ?? i.subject} · linked ${when(i.createdAt)}</li>`} />
-      <${Optional} title="Passkeys" query=${PASSKEYS} id=${id} field="passkeys"
-        render=${(p) => html`<li>${p.name ?? 'Passkey'} · added ${when(p.createdAt)} · last used ${when(p.lastUsedAt)}</li>`} />
+      <${Passkeys} id=${id} onChanged=${reload} />
     </div>
   </article>`;
 }

@@ -15,9 +15,11 @@ const DELIVERIES = `query Deliveries($id: ID!, $status: WebhookDeliveryStatus, $
   webhookDeliveries(webhookId: $id, status: $status, first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${DELIVERY} } }
 }`;
 
-/** The signing secret, once: it cannot be read again. */
-const Secret = ({ secret }) =>
-  secret ? html`<p role="status" class="note">Signing secret (shown once, store it now): <code class="secret">${secret}</code></p>` : null;
+/** The signing secret, once: it cannot be read again. `shown` is { label, url, secret }, naming the webhook it signs for. */
+const Secret = ({ shown }) =>
+  shown
+    ? html`<p role="status" class="note">${shown.label} for ${shown.url} (shown once, store it now): <code class="secret">${shown.secret}</code></p>`
+    : null;
 
 function CreateForm({ onCreated }) {
   const action = useAction();
@@ -28,7 +30,7 @@ function CreateForm({ onCreated }) {
     const input = { url: String(form.get('url')).trim(), events: list(form.get('events')), description: String(form.get('description')).trim() || null };
     const created = await action.run(() => gql(CREATE, { input }), 'Webhook created.');
     if (created) {
-      setSecret(created.createWebhook.secret);
+      setSecret({ label: 'Signing secret', url: created.createWebhook.webhook.url, secret: created.createWebhook.secret });
       event.target.reset();
       onCreated();
     }
@@ -42,7 +44,7 @@ function CreateForm({ onCreated }) {
     <${Field} id="webhook-description" label="Description"><input id="webhook-description" name="description" /><//>
     <button type="submit" disabled=${action.busy}>Create webhook</button>
     <${ErrorNote} error=${action.error} />
-    <${Secret} secret=${secret} />
+    <${Secret} shown=${secret} />
   </form>`;
 }
 
@@ -52,16 +54,19 @@ function Row({ hook, onChanged, action, setSecret }) {
     <td><a href=${`#/webhooks/${encodeURIComponent(hook.id)}`}>${hook.url}</a><br /><small>${hook.description ?? ''}</small></td>
     <td>${hook.events.length ? hook.events.join(', ') : 'every event'}</td>
     <td>${hook.enabled ? 'enabled' : html`<span class="badge bad">disabled</span> ${hook.disabledReason ?? ''}`}</td>
-    <td class="row wrap">
+    <td><div class="row">
       <button type="button" onClick=${() => run(UPDATE, { id: hook.id, input: { enabled: !hook.enabled } }, hook.enabled ? 'Disabled.' : 'Enabled.')}>
         ${hook.enabled ? 'Disable' : 'Enable'}
       </button>
       <button type="button" onClick=${() => run('mutation P($id: ID!) { pingWebhook(id: $id) { id } }', { id: hook.id }, 'Ping queued.')}>Ping</button>
       <${ConfirmButton} label="Rotate secret" question="Make a new signing secret? The old one keeps signing beside it for 24 hours." confirmLabel="Rotate"
-        onConfirm=${async () => setSecret((await run(ROTATE, { id: hook.id }, 'Secret rotated.'))?.rotateWebhookSecret.secret ?? null)} />
+        onConfirm=${async () => {
+          const rotated = (await run(ROTATE, { id: hook.id }, 'Secret rotated.'))?.rotateWebhookSecret.secret;
+          setSecret(rotated ? { label: 'New signing secret', url: hook.url, secret: rotated } : null);
+        }} />
       <${ConfirmButton} label="Delete" question=${`Delete the webhook to ${hook.url}?`} confirmLabel="Delete" danger
         onConfirm=${() => run('mutation D($id: ID!) { deleteWebhook(id: $id) }', { id: hook.id }, 'Webhook deleted.')} />
-    </td>
+    </div></td>
   </tr>`;
 }
 
@@ -86,7 +91,7 @@ export function WebhooksPage() {
     }
     <${ErrorNote} error=${action.error} />
     <${Done} message=${action.done} />
-    <${Secret} secret=${secret} />
+    <${Secret} shown=${secret} />
     ${hooks && html`<${CreateForm} onCreated=${reload} />`}
   </section>`;
 }
@@ -99,14 +104,18 @@ export function DeliveriesPage({ id }) {
   const page = data?.webhookDeliveries;
   const redeliver = (deliveryId) =>
     action.run(() => gql('mutation R($d: ID!) { redeliverWebhook(deliveryId: $d) { id } }', { d: deliveryId }).then(reload), 'Queued again.');
+  // Deliveries change in the background, and reloading the document would sign the console out: Refresh asks again.
   return html`<section>
     <p><a href="#/webhooks">← Webhooks</a></p>
     <${Title}>Deliveries${data?.webhook ? ` to ${data.webhook.url}` : ''}<//>
-    <${Field} id="delivery-status" label="Status">
-      <select id="delivery-status" value=${status} onChange=${(e) => (setStatus(e.target.value), pager.reset())}>
-        <option value="">Any status</option><option value="PENDING">Pending</option><option value="SUCCEEDED">Succeeded</option><option value="FAILED">Failed</option>
-      </select>
-    <//>
+    <div class="filters">
+      <${Field} id="delivery-status" label="Status">
+        <select id="delivery-status" value=${status} onChange=${(e) => (setStatus(e.target.value), pager.reset())}>
+          <option value="">Any status</option><option value="PENDING">Pending</option><option value="SUCCEEDED">Succeeded</option><option value="FAILED">Failed</option>
+        </select>
+      <//>
+      <button type="button" onClick=${reload} disabled=${loading}>Refresh</button>
+    </div>
     <${ErrorNote} error=${error} />
     ${loading && html`<${Loading} />`}
     ${
