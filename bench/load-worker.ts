@@ -59,20 +59,23 @@ async function measure(spec: LoadSpec): Promise<Measurement> {
   };
 }
 
-/** One connection, one refresh token: each answer's rotated token goes into the next request. */
+/**
+ * Refresh tokens taken from a pool by each request and the rotated one put back from its answer
+ * (autocannon resets a connection's context after each pass of `requests`, so the pool is what
+ * carries a session's token from one request to the next). As many tokens as connections: each
+ * request in flight holds one.
+ */
 function refreshChain(template: string, tokens: string[]): autocannon.Request {
-  let next = 0;
-  type Chain = { token?: string };
+  const pool = [...tokens];
   return {
-    setupRequest: (request, context) => {
-      const chain = context as Chain;
-      chain.token ??= tokens[next++];
-      if (!chain.token) throw new Error('more connections than refresh tokens');
-      return { ...request, body: template.replace('$TOKEN', chain.token) };
+    setupRequest: (request) => {
+      const token = pool.shift();
+      if (!token) throw new Error('more requests in flight than refresh tokens');
+      return { ...request, body: template.replace('$TOKEN', token) };
     },
-    onResponse: (_status, body, context) => {
+    onResponse: (_status, body) => {
       const rotated = /"refreshToken":"([^"]+)"/.exec(String(body))?.[1];
-      if (rotated) (context as Chain).token = rotated;
+      if (rotated) pool.push(rotated);
     },
   };
 }
