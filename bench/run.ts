@@ -157,8 +157,12 @@ async function measureRefresh(gateway: Gateway, settings: Settings, signal: Abor
 /** login at 10× the argon2 ceiling's concurrency: answers, or RATE_LIMITED (busy) once the hashing queue is full, never timeouts. */
 async function measureOverload(gateway: Gateway, settings: Settings, signal: AbortSignal): Promise<Measurement> {
   const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
-  const body = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
-  const spec = { url: gateway.url, body, connections: settings.loginConnections * 10, expect: '"accessToken":"', refused: '"busy":true' };
+  const connections = settings.loginConnections * 10;
+  // One account per connection: concurrent attempts on one account meet its login gate (RATE_LIMITED, not busy).
+  const users: User[] = [];
+  for (let i = 0; i < connections; i++) users.push(await registerUser(gateway.url));
+  const body = users.map((user) => graphqlBody(loginQuery, { input: { email: user.email, password: user.password } }));
+  const spec = { url: gateway.url, body, connections, expect: '"accessToken":"', refused: '"busy":true' };
   return measureHttp('login at 10x concurrency', spec, settings, signal);
 }
 
