@@ -99,5 +99,5 @@ export function createLimiter(max: number) {
       else active--;
     }
   };
-  return Object.assign(run, { waiting: () => queue.length, active: () => active });
+  return Object.assign(run, { waiting: () => queue.length });
 }
