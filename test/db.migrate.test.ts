@@ -4,7 +4,7 @@ import { expectOk, signUp, me } from './support/actions.js';
 
 describe.runIf(backends().includes('real'))('migrations (real)', () => {
   it('lets three instances start at once on a fresh database (one migrates, the others wait)', async () => {
-    const shared = await createShared('real');
+    const shared = await createShared('real', undefined, { fresh: true });
     const apps = await Promise.all([createTestApp(shared), createTestApp(shared), createTestApp(shared)]);
     try {
       const user = await signUp(apps[0]!);

@@ -39,7 +39,7 @@ describe.each(backends())('start with the port in use (%s)', (backend) => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     port = (blocker.address() as { port: number }).port;
     dataDir = mkdtempSync(join(tmpdir(), 'gateway-port-'));
-    shared = await createShared(backend);
+    shared = await createShared(backend, undefined, { fresh: true });
   });
   afterAll(async () => {
     await new Promise((resolve) => blocker?.close(resolve));

@@ -61,7 +61,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   const unlock = inMemory ? () => {} : lockDataDir(dir);
   if (!inMemory) mkdirSync(location, { recursive: true });
   if (!inMemory && !existsSync(join(location, 'PG_VERSION'))) initDataDir(location);
-  const client = new PGlite(location);
+  const client = new PGlite(location, inMemory && options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   const pg = drizzlePglite(client, { schema });
   return {
     db: pg as unknown as Db,
@@ -78,6 +78,8 @@ export function createDatabase(options: DatabaseOptions): Database {
 export type DatabaseOptions = {
   url?: string;
   dataDir?: string;
+  /** PGlite in memory only: start from this dump of a data directory (PGlite's dumpDataDir) instead of an empty one. */
+  loadDataDir?: Blob;
   max?: number;
   /** A connection not ready within this fails. @default 5000 */
   connectTimeoutMs?: number;

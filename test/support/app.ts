@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { bootstrap } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
+import { createDatabase } from '../../src/db/client.js';
 import { closeDeps, createDeps, type Deps } from '../../src/deps.js';
 import { startServices } from '../../src/server.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createArgon2Hasher, type PasswordHasher } from '../../src/shared/password-hasher.js';
+import { POSTGRES_TEMPLATE } from './templates.js';
 
 export type Backend = 'embedded' | 'real';
 
@@ -50,18 +53,32 @@ export function createCountingHasher(inner: PasswordHasher = createArgon2Hasher(
   };
 }
 
-/** Where an app keeps its state; two apps given the same one are two instances of one deployment. */
-export type Shared = { backend: Backend; env: Record<string, string>; storePrefix?: string };
+/**
+ * Where an app keeps its state; two apps given the same one are two instances of one deployment.
+ * `template`: an in-memory embedded database starts as a copy of the migrated template.
+ */
+export type Shared = { backend: Backend; env: Record<string, string>; storePrefix?: string; template?: boolean };
 
-export async function createShared(backend: Backend, dataDir = 'memory://'): Promise<Shared> {
-  if (backend === 'embedded') return { backend, env: { DATA_DIR: dataDir } };
+/**
+ * A new database (and Redis key prefix) for `backend`, migrated already (a copy of the run's
+ * template, see templates.ts) unless `fresh`: then the app's start migrates an empty one.
+ */
+export async function createShared(backend: Backend, dataDir = 'memory://', options: { fresh?: boolean } = {}): Promise<Shared> {
+  if (backend === 'embedded') return { backend, env: { DATA_DIR: dataDir }, template: dataDir.startsWith('memory://') && !options.fresh };
   const name = `t_${randomUUID().replace(/-/g, '')}`;
   const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(options.fresh ? `create database ${name}` : `create database ${name} template ${POSTGRES_TEMPLATE}`);
   await admin.end();
   const url = new URL(inject('postgresUrl'));
   url.pathname = `/${name}`;
   return { backend, env: { DATABASE_URL: url.toString(), REDIS_URL: inject('redisUrl') }, storePrefix: `${name}:` };
+}
+
+let template: Blob | undefined;
+/** The run's migrated PGlite data directory (global-setup.ts), read once per test file. */
+function pgliteTemplate(): Blob {
+  template ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
+  return template;
 }
 
 export type GqlResult<T = Record<string, any>> = {
@@ -118,6 +135,8 @@ export async function createTestApp(
   const hasher = options.hasher ?? createCountingHasher();
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
+  // The app closes it with its other ports (closeDeps); createDeps does not when it fails.
+  const database = !peer && shared.template ? createDatabase({ dataDir: 'memory://', loadDataDir: pgliteTemplate() }) : undefined;
   const ports = await createDeps(config, {
     clock,
     monotonic: () => clock.monotonic(),
@@ -125,7 +144,11 @@ export async function createTestApp(
     logger,
     storePrefix: shared.storePrefix,
     messageRetryDelaysMs: [20, 50, 100],
+    database,
     ...peer,
+  }).catch(async (error: unknown) => {
+    await database?.close();
+    throw error;
   });
   const deps = await startServices(ports).catch(async (error: unknown) => {
     await closeDeps(ports, peer ? { database: false, store: false } : undefined);

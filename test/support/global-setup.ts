@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { findBinaries, startPostgres, startRedis, startRedisCluster, type Service } from './services.js';
+import { createPgliteTemplate, createPostgresTemplate } from './templates.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,13 +9,15 @@ declare module 'vitest' {
     redisUrl: string;
     /** Comma-separated nodes of the suite's 3-master Redis Cluster, or '' when not available. */
     redisClusterUrl: string;
+    /** A migrated PGlite data directory, dumped (see templates.ts). */
+    pgliteTemplate: string;
   }
 }
 
 /**
  * Starts one PostgreSQL, one Redis and a 3-master Redis Cluster (with redis-cli) for the whole
  * run when their binaries exist. Each test
- * app then gets its own database and key prefix. TEST_REQUIRE_REAL=1 (CI) turns missing
+ * app then gets its own database (a copy of a migrated template, see templates.ts) and key prefix. TEST_REQUIRE_REAL=1 (CI) turns missing
  * binaries into a failure instead of a skip.
  */
 export default async function setup(project: TestProject) {
@@ -27,9 +30,14 @@ export default async function setup(project: TestProject) {
     throw new Error('TEST_REQUIRE_REAL=1 but redis-cli (for the Redis Cluster tests) is missing');
   }
   const services: Service[] = [];
+  const pglite = createPgliteTemplate();
   if (available) {
     const [pg, redis, cluster] = await Promise.all([startPostgres(), startRedis(), bins.redisCli ? startRedisCluster().catch(skipCluster) : null]);
     services.push(pg, redis, ...(cluster ? [cluster] : []));
+    await createPostgresTemplate(pg.url).catch(async (error: unknown) => {
+      await Promise.all(services.map((s) => s.stop()));
+      throw error;
+    });
     project.provide('postgresUrl', pg.url);
     project.provide('redisUrl', redis.url);
     project.provide('redisClusterUrl', cluster?.url ?? '');
@@ -40,7 +48,13 @@ export default async function setup(project: TestProject) {
     project.provide('redisUrl', '');
     project.provide('redisClusterUrl', '');
   }
+  const template = await pglite.catch(async (error: unknown) => {
+    await Promise.all(services.map((s) => s.stop()));
+    throw error;
+  });
+  project.provide('pgliteTemplate', template.path);
   return async () => {
+    template.remove();
     await Promise.all(services.map((s) => s.stop()));
   };
 }

@@ -1,6 +1,6 @@
 // Small building blocks shared by the pages: Preact through htm (tagged templates, no build step).
 import { h } from '/admin/vendor/preact.mjs';
-import { useCallback, useEffect, useRef, useState } from '/admin/vendor/hooks.mjs';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from '/admin/vendor/hooks.mjs';
 import htm from '/admin/vendor/htm.mjs';
 import { gql, isUnavailable } from '/admin/api.js';
 
@@ -118,10 +118,11 @@ export const list = (text) =>
 /**
  * A page's heading. It takes focus when it appears (a new page, or one whose data came), so
  * keyboard and screen-reader users land on the page they opened rather than on the old link.
+ * A layout effect: the focus moves in the same commit that shows the heading, never a frame later.
  */
 export function Title({ children }) {
   const heading = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     heading.current?.focus();
   }, []);
   return html`<h1 tabindex="-1" ref=${heading}>${children}</h1>`;
