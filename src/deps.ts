@@ -19,6 +19,7 @@ import { systemRandom, type Random } from './shared/random.js';
 import { resolveSecretKey } from './shared/secret-key.js';
 import { createLogSmsSender, createWebhookSmsSender } from './shared/sms.js';
 import type { Store } from './shared/store.js';
+import { createUserCache, type UserCache } from './modules/users/cache.js';
 import { createMemoryStore } from './shared/store-memory.js';
 import { createRedisStore } from './shared/store-redis.js';
 
@@ -55,6 +56,8 @@ export type Ports = {
   messages: Messages;
   /** Derived from SECRET_KEY: webhook signing secrets at rest. */
   webhookSecretKey: Buffer;
+  /** The rows `me` shows, cached per instance and voided on every instance by each write (users/cache.ts). */
+  userCache: UserCache;
 };
 
 /** Everything a use-case may touch: the ports and the services the server started. A plain object: tests build theirs with fakes at the edges. */
@@ -142,6 +145,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     // The queue's payloads hold one-time links and codes: encrypted under a key of their own.
     const queue = createPostgresQueue(database.db, deriveKey(secret.key, 'message-queue'));
     const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random, startWorker: false });
+    const userCache = createUserCache({ db: database.db, store, random, monotonic, logger });
     return {
       config,
       database,
@@ -161,6 +165,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       mfaKeys,
       webhookSecretKey: deriveKey(secret.key, 'webhook-secret'),
       oauthKey,
+      userCache,
     };
   } catch (error) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -194,6 +199,7 @@ export async function closeDeps(
   owned: { database: boolean; store: boolean } = { database: true, store: true },
 ) {
   deps.keys.stop();
+  deps.userCache.stop();
   // Before the database and the store close: the relay may be mid-publish.
   await deps.audit?.stop();
   await deps.webhooks?.stop();

@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { withAfterCommit } from './after-commit.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -37,7 +38,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     const url = options.url;
     // onnotice: drizzle's migrator prints NOTICEs ("schema already exists") to stdout otherwise.
     const client = postgres(url, { max: options.max ?? 10, onnotice: () => {}, ...failFast(options) });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    const db = withAfterCommit(drizzlePostgres(client, { schema }) as unknown as Db);
     return {
       db,
       kind: 'postgres',
@@ -64,7 +65,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   const client = new PGlite(location, inMemory && options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   const pg = drizzlePglite(client, { schema });
   return {
-    db: pg as unknown as Db,
+    db: withAfterCommit(pg as unknown as Db),
     kind: 'pglite',
     migrate: () => migratePglite(pg, { migrationsFolder }),
     ping: async () => void (await client.query('select 1')),

@@ -13,6 +13,10 @@ export function requestIdOf(request: Request | undefined): string | undefined {
  * method, path, status and duration. Never headers, variables or bodies.
  */
 export function useRequestId(deps: Pick<Deps, 'logger' | 'random'>): Plugin {
+  // The request line's fields are these five, none of which can hold a secret (the path without
+  // its query string, a request id that passed the pattern below): it skips the redaction pass
+  // (createLogger's REDACT), which cost about ten times the rest of the line.
+  const requestLog = deps.logger.child({}, { redact: { paths: [] } });
   return {
     onRequest({ request }) {
       const given = request.headers.get('x-request-id');
@@ -23,9 +27,9 @@ export function useRequestId(deps: Pick<Deps, 'logger' | 'random'>): Plugin {
       const entry = requests.get(request);
       if (!entry) return;
       response.headers.set('x-request-id', entry.id);
-      if (deps.logger.isLevelEnabled('info')) {
+      if (requestLog.isLevelEnabled('info')) {
         const path = new URL(request.url, 'http://localhost').pathname;
-        deps.logger.info(
+        requestLog.info(
           { reqId: entry.id, method: request.method, path, status: response.status, ms: Math.round((performance.now() - entry.start) * 10) / 10 },
           'request',
         );

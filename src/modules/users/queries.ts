@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.js';
+import { afterCommit } from '../../db/after-commit.js';
+import type { Db, DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { users, type UserRow } from './tables.js';
 
@@ -16,6 +17,28 @@ const byEmail = preparedQuery('find_user_by_email', (db) =>
     .where(eq(users.email, sql.placeholder('email'))),
 );
 
+type RowListener = (userId: string) => Promise<void>;
+const listeners = new WeakMap<object, Set<RowListener>>();
+
+/**
+ * Calls `listener` with the id of every user row written through this file (insert, update,
+ * delete) once the write has committed, before the write's transaction resolves (see
+ * after-commit.ts): users/cache.ts voids its copies there. Returns the unsubscribe.
+ */
+export function onUserRowChanged(db: Db, listener: RowListener): () => void {
+  let set = listeners.get(db);
+  if (!set) listeners.set(db, (set = new Set()));
+  set.add(listener);
+  return () => void set.delete(listener);
+}
+
+async function changed(db: DbOrTx, userId: string | undefined): Promise<void> {
+  if (!userId) return;
+  await afterCommit(db, async (root) => {
+    for (const listener of listeners.get(root) ?? []) await listener(userId);
+  });
+}
+
 /** The lookup behind every `me` (prepared once per database handle). */
 export async function findUserById(db: DbOrTx, id: string): Promise<UserRow | null> {
   const [row] = await byId(db, { id });
@@ -30,16 +53,19 @@ export async function findUserByEmail(db: DbOrTx, email: string): Promise<UserRo
 /** Null when the email is taken (no exception, so the surrounding transaction stays usable). */
 export async function insertUser(db: DbOrTx, values: typeof users.$inferInsert): Promise<UserRow | null> {
   const [row] = await db.insert(users).values(values).onConflictDoNothing({ target: users.email }).returning();
+  await changed(db, row?.id);
   return row ?? null;
 }
 
 export async function updateUser(db: DbOrTx, id: string, values: Partial<typeof users.$inferInsert>): Promise<UserRow | null> {
   const [row] = await db.update(users).set(values).where(eq(users.id, id)).returning();
+  await changed(db, row?.id);
   return row ?? null;
 }
 
 export async function deleteUser(db: DbOrTx, id: string): Promise<boolean> {
   const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+  await changed(db, rows[0]?.id);
   return rows.length > 0;
 }
 
@@ -59,5 +85,6 @@ export async function lockUserMfa(db: DbOrTx, userId: string): Promise<Pick<User
 /** Writes the user row's denormalised MFA state (mfa/queries.ts syncUserMfa computes it from the factors). */
 export async function setUserMfaState(db: DbOrTx, userId: string, state: Pick<UserRow, 'mfaMethods' | 'defaultMfaMethod'>): Promise<UserRow> {
   const [row] = await db.update(users).set(state).where(eq(users.id, userId)).returning();
+  await changed(db, row?.id);
   return row!;
 }

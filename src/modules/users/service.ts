@@ -17,8 +17,9 @@ export type ProfileInput = {
   avatarUrl?: string | null;
 };
 
-export async function getUser(deps: Pick<Deps, 'db'>, userId: string): Promise<UserRow> {
-  const user = await findUserById(deps.db, userId);
+/** The caller's own row, for showing it (`me`): from the user cache, never for a decision. */
+export async function getUser(deps: Pick<Deps, 'userCache'>, userId: string): Promise<UserRow> {
+  const user = await deps.userCache.get(userId);
   if (!user) throw new UnauthenticatedError();
   return user;
 }
@@ -35,7 +36,11 @@ export async function updateProfile(deps: Pick<Deps, 'clock' | 'db' | 'random'>,
       avatarUrl: optionalHttpUrl(input.avatarUrl, 'avatarUrl'),
     }).filter(([, v]) => v !== undefined),
   );
-  if (!Object.keys(changes).length) return getUser(deps, userId);
+  if (!Object.keys(changes).length) {
+    const user = await findUserById(deps.db, userId);
+    if (!user) throw new UnauthenticatedError();
+    return user;
+  }
   return deps.db.transaction(async (tx) => {
     const row = await updateUser(tx, userId, { ...changes, updatedAt: new Date(deps.clock.now()) });
     if (!row) throw new UnauthenticatedError();
