@@ -24,5 +24,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 EXPOSE 4000
 
 # Exec form with no npm or shell in between: node is PID 1, receives SIGTERM itself and shuts down gracefully.
+# A 4 MB young generation (semi-space) instead of V8's 16 MB: about 30 MB less RSS idle and under load, for no
+# throughput we could measure (README "Performance"). The same command as `npm run start:prod`.
 # Scripts run the same way: docker compose exec gateway node dist/scripts/migrate.js (or rotate-keys.js).
-CMD ["node", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

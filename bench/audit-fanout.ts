@@ -81,7 +81,7 @@ async function registerAdmin(producerUrl: string, databaseUrl: string, sessions:
   const email = `bench-admin-${randomBytes(6).toString('hex')}@example.com`;
   const password = randomBytes(18).toString('base64url');
   await postGraphql(producerUrl, graphqlBody('mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', { i: { email, password } }));
-  const database = createDatabase({ url: databaseUrl, max: 1 });
+  const database = await createDatabase({ url: databaseUrl, max: 1 });
   try {
     const user = await postGraphql(producerUrl, graphqlBody('mutation($i: LoginInput!) { login(input: $i) { user { id } } }', { i: { email, password } }));
     const userId = (user.login as { user: { id: string } }).user.id;

@@ -22,6 +22,14 @@ export type ProductionGateway = {
   stop(): Promise<void>;
 };
 
+/** The arguments of `node` in package.json's start:prod (its V8 flags and dist/main.js), so the bench runs what users run. */
+async function startProdArgs(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [command, ...args] = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
+  if (command !== 'node' || args.at(-1) !== 'dist/main.js') throw new Error(`start:prod is not "node [flags] dist/main.js": ${pkg.scripts['start:prod']}`);
+  return [...args.slice(0, -1), join(ROOT, 'dist/main.js')];
+}
+
 /** `npm run build`, so the numbers are those of the current sources. */
 export function buildProduction(): void {
   console.log('building the production bundle (npm run build)');
@@ -61,7 +69,7 @@ export async function startProductionGateway(
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...(await startProdArgs())], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -51,7 +51,7 @@ export async function startGatewayWithDeps(backends: Backends, cleanup: Cleanup,
   });
   // Without DATABASE_URL the gateway would keep PGlite on disk under DATA_DIR; the embedded
   // fallback measures it in memory instead, so it is passed in (and closed) by us.
-  const database = backends.databaseUrl ? undefined : createDatabase({ dataDir: 'memory://' });
+  const database = backends.databaseUrl ? undefined : await createDatabase({ dataDir: 'memory://' });
   if (database) cleanup.add('close PGlite', () => database.close());
   const deps = await startServices(await createDeps(config, { storePrefix: 'bench:', ...(database ? { database } : {}) }));
   cleanup.add('close the gateway deps', () => closeDeps(deps, { database: !database, store: true }));

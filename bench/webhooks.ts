@@ -57,7 +57,7 @@ export async function runWebhookBench(
     DATA_DIR: backends.dataDir,
     WEBHOOK_ALLOWED_ADDRESSES: '127.0.0.1',
   });
-  const database = backends.databaseUrl ? undefined : createDatabase({ dataDir: 'memory://' });
+  const database = backends.databaseUrl ? undefined : await createDatabase({ dataDir: 'memory://' });
   if (database) cleanup.add('close PGlite (webhooks)', () => database.close());
   const deps = await startServices(await createDeps(config, { storePrefix: 'bench-webhooks:', ...(database ? { database } : {}) }));
   cleanup.add('close the webhook gateway deps', () => closeDeps(deps, { database: !database, store: true }));

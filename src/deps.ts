@@ -90,12 +90,12 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const hasher = overrides.hasher ?? createArgon2Hasher();
   const database =
     overrides.database ??
-    createDatabase({
+    (await createDatabase({
       url: config.databaseUrl,
       dataDir: config.dataDir,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       statementTimeoutMs: config.databaseStatementTimeoutMs,
-    });
+    }));
   const closers: Array<() => Promise<void>> = [];
   try {
     if (!overrides.database) closers.push(() => database.close());

@@ -108,7 +108,7 @@ describe.each(backends())('message queue claims (%s)', (backend) => {
   let database: Database;
   beforeAll(async () => {
     const shared = await createShared(backend);
-    database = createDatabase({ url: shared.env.DATABASE_URL, dataDir: shared.env.DATA_DIR });
+    database = await createDatabase({ url: shared.env.DATABASE_URL, dataDir: shared.env.DATA_DIR });
     await database.migrate();
   });
   afterAll(() => database?.close());

@@ -2,10 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
@@ -32,8 +29,10 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 /**
  * postgres.js when `url` is set; otherwise PGlite under `dataDir/pgdata`
  * (`memory://` for a throwaway in-memory database). Same schema and migrations on both.
+ * PGlite (and drizzle's driver for it) is loaded only then: a server on PostgreSQL never holds
+ * its code in memory (about 5 MB of RSS and 20 MB of heap reserved).
  */
-export function createDatabase(options: DatabaseOptions): Database {
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
     const url = options.url;
     // onnotice: drizzle's migrator prints NOTICEs ("schema already exists") to stdout otherwise.
@@ -56,6 +55,11 @@ export function createDatabase(options: DatabaseOptions): Database {
       close: () => client.end({ timeout: 5 }),
     };
   }
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   const dir = options.dataDir ?? 'memory://';
   const inMemory = dir.startsWith('memory://');
   const location = inMemory ? dir : join(dir, 'pgdata');

@@ -136,7 +136,7 @@ export async function createTestApp(
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
   const peer = options.peer && { database: options.peer.deps.database, store: options.peer.deps.store };
   // The app closes it with its other ports (closeDeps); createDeps does not when it fails.
-  const database = !peer && shared.template ? createDatabase({ dataDir: 'memory://', loadDataDir: pgliteTemplate() }) : undefined;
+  const database = !peer && shared.template ? await createDatabase({ dataDir: 'memory://', loadDataDir: pgliteTemplate() }) : undefined;
   const ports = await createDeps(config, {
     clock,
     monotonic: () => clock.monotonic(),

@@ -43,7 +43,7 @@ export async function createPostgresTemplate(adminUrl: string): Promise<void> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${POSTGRES_TEMPLATE}`;
-  const database = createDatabase({ url: url.toString(), max: 1 });
+  const database = await createDatabase({ url: url.toString(), max: 1 });
   try {
     await database.migrate();
   } finally {

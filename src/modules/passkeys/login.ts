@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../deps.js';
 import { AccountDisabledError, BadInputError, DomainError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
@@ -12,6 +12,7 @@ import { findUserByEmail, findUserById } from '../users/queries.js';
 import { CODE_MAX_TRIES } from '../verification/codes.js';
 import { type ChallengeBinding, CHALLENGE_TTL_MS, issueChallenge, takeChallenge } from './challenge.js';
 import { PasskeyRejectedError } from './errors.js';
+import { webauthn } from './webauthn.js';
 import { claimAssertion, findPasskeyByCredentialId, listPasskeys } from './queries.js';
 import { userHandle } from './service.js';
 
@@ -54,6 +55,7 @@ export async function startPasskeyLogin(deps: LoginDeps, caller: Caller, input: 
     binding = { purpose: 'login', userId: null, anyUser: true, pendingId: null };
   }
   const challenge = await issueChallenge(deps, binding);
+  const { generateAuthenticationOptions } = await webauthn();
   return generateAuthenticationOptions({
     rpID: deps.config.webauthn.rpId,
     allowCredentials: allow,
@@ -113,6 +115,7 @@ async function verifyAndSignIn(deps: LoginDeps, caller: Caller, response: unknow
   const handle = (response as { response?: { userHandle?: unknown } }).response?.userHandle;
   if (handle != null && handle !== Buffer.from(userHandle(passkey.userId)).toString('base64url')) throw new Refusal('user_handle', passkey.userId);
   const { origins, rpId } = deps.config.webauthn;
+  const { verifyAuthenticationResponse } = await webauthn();
   const verification = await verifyAuthenticationResponse({
     response: response as AuthenticationResponseJSON,
     expectedChallenge: challenge,

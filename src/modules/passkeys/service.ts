@@ -1,4 +1,4 @@
-import { generateRegistrationOptions, verifyRegistrationResponse, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../deps.js';
 import { BadInputError, NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
@@ -10,6 +10,7 @@ import type { UserRow } from '../users/tables.js';
 import { optionalText } from '../users/validation.js';
 import { CHALLENGE_TTL_MS, issueChallenge, takeChallenge } from './challenge.js';
 import { PasskeyRejectedError } from './errors.js';
+import { webauthn } from './webauthn.js';
 import { deletePasskeyRow, insertPasskey, listPasskeys } from './queries.js';
 import type { PasskeyRow } from './tables.js';
 
@@ -45,6 +46,7 @@ export async function startPasskeyRegistration(deps: Pick<Deps, 'clock' | 'confi
   if (existing.length >= MAX_PASSKEYS_PER_USER) throw new BadInputError(`At most ${MAX_PASSKEYS_PER_USER} passkeys per account: delete one first`);
   const challenge = await issueChallenge(deps, { purpose: 'register', userId: user.id, sessionId: caller.sessionId });
   const { rpId, rpName } = deps.config.webauthn;
+  const { generateRegistrationOptions } = await webauthn();
   return generateRegistrationOptions({
     rpName,
     rpID: rpId,
@@ -74,6 +76,7 @@ export async function finishPasskeyRegistration(
   const { challenge, binding } = await takeChallenge(deps, input.response, 'register');
   if (binding.userId !== caller.userId || binding.sessionId !== caller.sessionId) throw new PasskeyRejectedError();
   const { origins, rpId } = deps.config.webauthn;
+  const { verifyRegistrationResponse } = await webauthn();
   const verification = await verifyRegistrationResponse({
     response: input.response as RegistrationResponseJSON,
     expectedChallenge: challenge,
