@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateUser } from '../src/modules/users/queries.js';
 import { expectOk, PASSWORD, signIn, signUp, type Tokens } from './support/actions.js';
-import { backends, createShared, createTestApp, createTestClock, type TestApp } from './support/app.js';
+import { backends, createInstances, type TestApp } from './support/app.js';
 import { enrollTotp } from './support/mfa.js';
 import { recordStatements } from './support/statements.js';
 
@@ -25,11 +25,7 @@ describe.each(backends())('the cached row of me across two instances (%s)', (bac
   let admin: string;
   let user: Tokens;
   beforeAll(async () => {
-    const shared = await createShared(backend);
-    const clock = createTestClock();
-    const env = { ADMIN_EMAIL, ADMIN_PASSWORD };
-    a = await createTestApp(shared, { clock, env });
-    b = await createTestApp(shared, { clock, env, peer: backend === 'embedded' ? a : undefined });
+    [a, b] = await createInstances(backend, { env: { ADMIN_EMAIL, ADMIN_PASSWORD } });
     admin = (await signIn(a, ADMIN_EMAIL, ADMIN_PASSWORD)).accessToken;
     user = await signUp(a);
   });

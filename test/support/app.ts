@@ -243,12 +243,12 @@ export async function createClusterShared(): Promise<Shared> {
  * Two instances of one deployment: same database, Redis prefix and clock (real backends, or those
  * of a given Shared), or the same PGlite database and in-process store in one process (embedded).
  */
-export async function createInstances(given: Backend | Shared = 'real'): Promise<[TestApp, TestApp]> {
+export async function createInstances(given: Backend | Shared = 'real', options: { env?: Record<string, string> } = {}): Promise<[TestApp, TestApp]> {
   const shared = typeof given === 'string' ? await createShared(given) : given;
   const backend = shared.backend;
   const clock = createTestClock();
-  const first = await createTestApp(shared, { clock });
-  return [first, await createTestApp(shared, { clock, peer: backend === 'embedded' ? first : undefined })];
+  const first = await createTestApp(shared, { clock, env: options.env });
+  return [first, await createTestApp(shared, { clock, env: options.env, peer: backend === 'embedded' ? first : undefined })];
 }
 
 /**
