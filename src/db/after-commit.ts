@@ -3,7 +3,7 @@ type Transactional = { transaction: (...args: never[]) => Promise<unknown> };
 /** Gets the database handle (not the transaction) the write went through. */
 type Hook = (root: object) => Promise<void>;
 
-/** The hooks of each open transaction, and the database it belongs to. */
+/** The hooks registered in each open transaction (the transaction object is the key). */
 const open = new WeakMap<object, { hooks: Hook[] }>();
 const wrapped = new WeakSet<object>();
 
