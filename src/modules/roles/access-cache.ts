@@ -1,12 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps.js';
+import { currentEpoch, renewEpoch } from '../../shared/epoch.js';
 import { getUserAccess, type Access } from './queries.js';
 
-/**
- * The store key whose value changes (to a fresh random token) with every change of roles,
- * grants or role holders. Random, not a counter: a store that lost its data (a Redis restart)
- * can never come back to a value some cache already holds.
- */
+/** The epoch (shared/epoch.ts) that every change of roles, grants or role holders renews. */
 const EPOCH_KEY = 'access-epoch';
 /** Re-created on first use when missing; its expiry is only one more invalidation. */
 const EPOCH_TTL_MS = 24 * 60 * 60 * 1000;
@@ -42,15 +39,6 @@ function cacheOf(deps: CacheDeps): Cache {
   return cache;
 }
 
-/** The current epoch; created when the store has none (first start, expiry, a store that lost its data). */
-async function currentEpoch(deps: Pick<Deps, 'store' | 'random'>): Promise<string> {
-  const epoch = await deps.store.codes.get(EPOCH_KEY);
-  if (epoch) return epoch;
-  const fresh = deps.random.uuid();
-  await deps.store.codes.set(EPOCH_KEY, fresh, EPOCH_TTL_MS);
-  return fresh;
-}
-
 /**
  * The caller's roles and effective caps, as getUserAccess reads them, from a per-instance cache.
  * Exact on every instance from the next request on: each lookup reads the epoch from the store
@@ -63,7 +51,7 @@ async function currentEpoch(deps: Pick<Deps, 'store' | 'random'>): Promise<strin
  */
 export async function cachedUserAccess(deps: CacheDeps, userId: string): Promise<Access> {
   const cache = cacheOf(deps);
-  const epoch = await currentEpoch(deps);
+  const epoch = await currentEpoch({ codes: deps.store.codes, random: deps.random }, EPOCH_KEY, EPOCH_TTL_MS);
   const now = deps.monotonic();
   const hit = cache.entries.get(userId);
   if (hit && hit.epoch === epoch && now - hit.at <= MAX_AGE_MS) return hit.access;
@@ -78,6 +66,6 @@ export async function cachedUserAccess(deps: CacheDeps, userId: string): Promise
  * Every instance's cached access is void from its next lookup on.
  */
 export async function accessChanged(deps: Pick<Deps, 'store' | 'random'>): Promise<void> {
-  await deps.store.codes.set(EPOCH_KEY, deps.random.uuid(), EPOCH_TTL_MS);
+  await renewEpoch({ codes: deps.store.codes, random: deps.random }, EPOCH_KEY, EPOCH_TTL_MS);
   await deps.store.pubsub.publish(CHANNEL, '');
 }

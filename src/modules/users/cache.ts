@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../db/client.js';
 import type { Logger } from 'pino';
+import { currentEpoch, renewEpoch } from '../../shared/epoch.js';
 import type { Random } from '../../shared/random.js';
 import type { Store } from '../../shared/store.js';
 import { findUserById, onUserRowChanged } from './queries.js';
@@ -8,11 +9,11 @@ import type { UserRow } from './tables.js';
 
 /**
  * The user rows `me` answers with, per instance, exact on every instance from the next request
- * on (the pattern of roles/access-cache.ts, per user). Each user has an epoch in the store, a
- * random token renewed after every committed write of their row (users/queries.ts reports each
- * one, whatever module wrote it); a cached row counts only under the epoch read *before* it was.
- * A lookup costs one GET on the store (sent with the session's read when they share a tick)
- * instead of a query, and the database's own work.
+ * on (the pattern of roles/access-cache.ts, per user). Each user has an epoch in the store
+ * (shared/epoch.ts), renewed after every committed update or delete of their row
+ * (users/queries.ts reports each one, whatever module wrote it); a cached row counts only under
+ * the epoch read *before* it was. A lookup costs one GET on the store instead of a query and the
+ * database's own work.
  *
  * Only for showing the caller their own row: decisions (sign-in, MFA, guards, disabled checks)
  * read the database. The copies carry no password hash.
@@ -38,6 +39,7 @@ type Entry = { epoch: string; at: number; row: UserRow };
 
 export function createUserCache(deps: { db: Db; store: Store; random: Random; monotonic: () => number; logger: Logger }): UserCache {
   const entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES });
+  const epochs = { codes: deps.store.codes, random: deps.random };
   let subscribed = false;
   const subscribe = () => {
     if (subscribed) return;
@@ -54,17 +56,13 @@ export function createUserCache(deps: { db: Db; store: Store; random: Random; mo
   // change that other instances might not see must not be reported as done.
   const unsubscribe = onUserRowChanged(deps.db, async (userId) => {
     entries.delete(userId);
-    await deps.store.codes.set(epochKey(userId), deps.random.uuid(), EPOCH_TTL_MS);
+    await renewEpoch(epochs, epochKey(userId), EPOCH_TTL_MS);
     await deps.store.pubsub.publish(CHANNEL, userId);
   });
   return {
     async get(userId) {
       subscribe();
-      let epoch = await deps.store.codes.get(epochKey(userId));
-      if (!epoch) {
-        epoch = deps.random.uuid();
-        await deps.store.codes.set(epochKey(userId), epoch, EPOCH_TTL_MS);
-      }
+      const epoch = await currentEpoch(epochs, epochKey(userId), EPOCH_TTL_MS);
       const now = deps.monotonic();
       const hit = entries.get(userId);
       // A copy each time: the GraphQL layer keys per-request work on the row object (users/graphql.ts accessOf).

@@ -21,8 +21,8 @@ type RowListener = (userId: string) => Promise<void>;
 const listeners = new WeakMap<object, Set<RowListener>>();
 
 /**
- * Calls `listener` with the id of every user row written through this file (insert, update,
- * delete) once the write has committed, before the write's transaction resolves (see
+ * Calls `listener` with the id of every user row this file updates or deletes once the write
+ * has committed, before the write's transaction resolves (see
  * after-commit.ts): users/cache.ts voids its copies there. Returns the unsubscribe.
  */
 export function onUserRowChanged(db: Db, listener: RowListener): () => void {
@@ -52,8 +52,8 @@ export async function findUserByEmail(db: DbOrTx, email: string): Promise<UserRo
 
 /** Null when the email is taken (no exception, so the surrounding transaction stays usable). */
 export async function insertUser(db: DbOrTx, values: typeof users.$inferInsert): Promise<UserRow | null> {
+  // No change to report: a new id has no cached copy anywhere.
   const [row] = await db.insert(users).values(values).onConflictDoNothing({ target: users.email }).returning();
-  await changed(db, row?.id);
   return row ?? null;
 }
 
