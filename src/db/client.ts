@@ -37,7 +37,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     const url = options.url;
     // onnotice: drizzle's migrator prints NOTICEs ("schema already exists") to stdout otherwise.
     const client = postgres(url, { max: options.max ?? 10, onnotice: () => {}, ...failFast(options) });
-    const db = withAfterCommit(drizzlePostgres(client, { schema }) as unknown as Db);
+    const db = withAfterCommit(drizzlePostgres(preparing(client), { schema }) as unknown as Db);
     return {
       db,
       kind: 'postgres',
@@ -119,6 +119,44 @@ function initDataDir(location: string): void {
   const script = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
   const result = spawnSync(process.execPath, [script, location], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.status !== 0) throw new Error(`could not create the embedded database in ${location}: ${result.stderr || result.error?.message}`);
+}
+
+type Unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => unknown;
+
+/**
+ * postgres.js sends a query with parameters that is not a prepared statement in two round trips:
+ * Parse and Describe first, to learn the parameters' types, then Bind and Execute. Drizzle marks
+ * every query it did not `.prepare()` as unprepared, so each UPDATE or INSERT of a login cost two
+ * round trips. Preparing them lets postgres.js describe a statement once per connection (its
+ * cache is keyed by the SQL text and the parameter types) and run it in one round trip from then
+ * on. Queries without parameters keep the simple protocol (one round trip already). Transactions
+ * and savepoints hand drizzle a client of their own, wrapped the same way.
+ */
+function preparing<T extends postgres.Sql | postgres.TransactionSql>(sql: T): T {
+  // Wraps whatever `unsafe` the client has now: a test that swaps it (test/support/statements.ts) is wrapped in turn.
+  const wrappers = new WeakMap<Unsafe, Unsafe>();
+  const preparedUnsafe = (unsafe: Unsafe): Unsafe => {
+    let wrapper = wrappers.get(unsafe);
+    if (!wrapper) {
+      wrapper = (query, params, options) =>
+        params?.length ? unsafe.call(sql, query, params, { ...options, prepare: true }) : unsafe.call(sql, query, params, options);
+      wrappers.set(unsafe, wrapper);
+    }
+    return wrapper;
+  };
+  return new Proxy(sql, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === 'unsafe') return preparedUnsafe(value as Unsafe);
+      if ((prop === 'begin' || prop === 'savepoint') && typeof value === 'function') {
+        return (...args: unknown[]) => {
+          const body = args.at(-1) as (tx: postgres.TransactionSql) => unknown;
+          return (value as (...a: unknown[]) => unknown).apply(target, [...args.slice(0, -1), (tx: postgres.TransactionSql) => body(preparing(tx))]);
+        };
+      }
+      return value;
+    },
+  });
 }
 
 /** Arbitrary constant for pg_advisory_lock: instances starting together migrate one at a time. */
