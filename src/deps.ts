@@ -145,7 +145,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     // The queue's payloads hold one-time links and codes: encrypted under a key of their own.
     const queue = createPostgresQueue(database.db, deriveKey(secret.key, 'message-queue'));
     const messages = createMessagesFor(config, logger, { retryDelaysMs: overrides.messageRetryDelaysMs, queue, random, startWorker: false });
-    const userCache = createUserCache({ db: database.db, store, random, monotonic, logger });
+    const userCache = createUserCache({ db: database.db, store, random, monotonic });
     return {
       config,
       database,

@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../db/client.js';
-import type { Logger } from 'pino';
 import { currentEpoch, renewEpoch } from '../../shared/epoch.js';
 import type { Random } from '../../shared/random.js';
 import type { Store } from '../../shared/store.js';
@@ -13,7 +12,10 @@ import type { UserRow } from './tables.js';
  * (shared/epoch.ts), renewed after every committed update or delete of their row
  * (users/queries.ts reports each one, whatever module wrote it); a cached row counts only under
  * the epoch read *before* it was. A lookup costs one GET on the store instead of a query and the
- * database's own work.
+ * database's own work. No pub/sub message goes with a change: every lookup reads the epoch
+ * anyway, so a message would only free a stale copy sooner (the LRU bound and the next lookup
+ * free it too), at the price of a round trip per write and a message to every instance (a login
+ * writes lastLoginAt).
  *
  * Only for showing the caller their own row: decisions (sign-in, MFA, guards, disabled checks)
  * read the database. The copies carry no password hash.
@@ -27,8 +29,6 @@ export type UserCache = {
 
 /** Re-created on first use when missing; its expiry is only one more miss. */
 const EPOCH_TTL_MS = 24 * 60 * 60 * 1000;
-/** Tells every instance which user changed, so it frees that copy at once. */
-const CHANNEL = 'user-changed';
 /** Belt and braces: a copy is never older than this, whatever happened to the epoch. */
 const MAX_AGE_MS = 60_000;
 const MAX_ENTRIES = 10_000;
@@ -37,31 +37,18 @@ const epochKey = (userId: string) => `user-epoch:${userId}`;
 
 type Entry = { epoch: string; at: number; row: UserRow };
 
-export function createUserCache(deps: { db: Db; store: Store; random: Random; monotonic: () => number; logger: Logger }): UserCache {
+export function createUserCache(deps: { db: Db; store: Store; random: Random; monotonic: () => number }): UserCache {
   const entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES });
   const epochs = { codes: deps.store.codes, random: deps.random };
-  let subscribed = false;
-  const subscribe = () => {
-    if (subscribed) return;
-    subscribed = true;
-    deps.store.pubsub
-      .subscribe(CHANNEL, (userId) => void entries.delete(userId))
-      .catch((err: unknown) => {
-        subscribed = false;
-        deps.logger.warn({ err }, 'user cache: subscribing to changes failed');
-      });
-  };
   // Every write, on every instance, renews the epoch after its commit (never before: a reader
   // could then cache the old row under the new epoch). A failure fails the write's request: a
   // change that other instances might not see must not be reported as done.
   const unsubscribe = onUserRowChanged(deps.db, async (userId) => {
     entries.delete(userId);
     await renewEpoch(epochs, epochKey(userId), EPOCH_TTL_MS);
-    await deps.store.pubsub.publish(CHANNEL, userId);
   });
   return {
     async get(userId) {
-      subscribe();
       const epoch = await currentEpoch(epochs, epochKey(userId), EPOCH_TTL_MS);
       const now = deps.monotonic();
       const hit = entries.get(userId);
