@@ -41,7 +41,14 @@ export function sanitizeMetadata(value: unknown): unknown {
  * exists exactly when the change does; the table is also the outbox for live delivery.
  */
 export async function recordAudit(deps: Pick<Deps, 'clock' | 'random'>, db: DbOrTx, input: AuditInput): Promise<AuditEvent> {
-  const row = {
+  const row = auditRow(deps, input);
+  await db.insert(auditEvents).values(row);
+  return row;
+}
+
+/** The row recordAudit writes, built without writing it. */
+export function auditRow(deps: Pick<Deps, 'clock' | 'random'>, input: AuditInput): AuditEvent {
+  return {
     id: deps.random.uuid(),
     at: new Date(deps.clock.now()),
     action: input.action,
@@ -53,9 +60,15 @@ export async function recordAudit(deps: Pick<Deps, 'clock' | 'random'>, db: DbOr
     metadata: input.metadata ? (sanitizeMetadata(input.metadata) as Record<string, unknown>) : null,
     // Sanitised where it is made (use-request-id.ts: at most 64 of [A-Za-z0-9._-]).
     requestId: input.meta.requestId.slice(0, 64),
-  } as const;
-  await db.insert(auditEvents).values(row);
-  return row;
+  };
+}
+
+/**
+ * An insert of audit rows, not yet run: for a write that records its audit in the same
+ * statement (users/queries.ts updateUserWith), so the rows exist exactly when the change does.
+ */
+export function auditInsert(db: DbOrTx, deps: Pick<Deps, 'clock' | 'random'>, inputs: readonly AuditInput[]) {
+  return db.insert(auditEvents).values(inputs.map((input) => auditRow(deps, input)));
 }
 
 /** The caller of auditLogs: who asks, and whether they hold `audit:read`. */

@@ -1,8 +1,8 @@
 import type { Deps } from '../../deps.js';
 import type { MfaMethod } from '../../shared/mfa-methods.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
-import { recordAudit } from '../audit/service.js';
-import { updateUser } from '../users/queries.js';
+import { type AuditInput, auditInsert } from '../audit/service.js';
+import { updateUser, updateUserWith } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import type { AuthResult } from './auth-payload.js';
 import { type StartedPendingLogin, startPendingLogin } from './pending.js';
@@ -49,20 +49,23 @@ export async function completeSignIn<D extends SignInDeps>(deps: D, user: UserRo
   }
   const { auth, sessionId } = await openSession(deps, user, { meta, amr: proof.methods, mfaVerified: !!proof.mfa || !!proof.multiFactor });
   try {
-    const updated = await deps.db.transaction(async (tx) => {
-      const row = await updateUser(tx, user.id, {
-        lastLoginAt: new Date(deps.clock.now()),
-        ...(proof.passwordHash ? { passwordHash: proof.passwordHash } : {}),
-      });
-      if (proof.mfa) await recordAudit(deps, tx, { action: 'mfa.challenge_succeeded', userId: user.id, meta, metadata: { method: proof.mfa, sessionId } });
-      await recordAudit(deps, tx, {
+    const audits: AuditInput[] = [
+      ...(proof.mfa ? [{ action: 'mfa.challenge_succeeded' as const, userId: user.id, meta, metadata: { method: proof.mfa, sessionId } }] : []),
+      {
         action: 'user.login',
         userId: user.id,
         meta,
         metadata: { method: proof.firstFactor, ...(proof.mfa ? { mfa: proof.mfa } : {}), sessionId },
-      });
-      return row ?? user;
-    });
+      },
+    ];
+    // One statement: lastLoginAt (and a rehashed password) with the audit rows, atomically.
+    const row = await updateUserWith(
+      deps.db,
+      user.id,
+      { lastLoginAt: new Date(deps.clock.now()), ...(proof.passwordHash ? { passwordHash: proof.passwordHash } : {}) },
+      auditInsert(deps.db, deps, audits),
+    );
+    const updated = row ?? user;
     return { ...auth, user: updated };
   } catch (error) {
     await deps.store.sessions.delete(sessionId).catch(() => undefined);

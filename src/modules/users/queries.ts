@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder';
 import { afterCommit } from '../../db/after-commit.js';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
@@ -59,6 +60,24 @@ export async function insertUser(db: DbOrTx, values: typeof users.$inferInsert):
 
 export async function updateUser(db: DbOrTx, id: string, values: Partial<typeof users.$inferInsert>): Promise<UserRow | null> {
   const [row] = await db.update(users).set(values).where(eq(users.id, id)).returning();
+  await changed(db, row?.id);
+  return row ?? null;
+}
+
+/**
+ * updateUser and another write (an insert not yet run, such as audit/service.ts auditInsert) in
+ * one statement, the insert as a data-modifying WITH: both happen or neither, without a
+ * transaction, in one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT). PostgreSQL
+ * runs a data-modifying WITH exactly once whether or not the statement reads it.
+ */
+export async function updateUserWith(
+  db: DbOrTx,
+  id: string,
+  values: Partial<typeof users.$inferInsert>,
+  alongside: TypedQueryBuilder<undefined>,
+): Promise<UserRow | null> {
+  const along = db.$with('alongside').as(alongside);
+  const [row] = await db.with(along).update(users).set(values).where(eq(users.id, id)).returning();
   await changed(db, row?.id);
   return row ?? null;
 }
