@@ -24,6 +24,19 @@ redis.call('PEXPIRE', KEYS[3], math.max(1, tonumber(sexp) - now))
 redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1])
 return {'rotated', redis.call('HGETALL', KEYS[1])}
 `;
+/**
+ * A new session and its first refresh token, both with their TTLs, at once (no key without its
+ * expiry). As a script, not MULTI: auto-pipelined with the per-user index's commands, the whole
+ * sign-in write is one round trip. KEYS: the session, the token; ARGV: the session's TTL (ms),
+ * the token's TTL, the token's expiresAt, then the session's fields and values.
+ */
+export const CREATE_SESSION = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'expiresAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`;
 export const TAKE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0`;
 export const TAKE_HASH = `local s = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return s`;
 export const TOUCH = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end return 1`;

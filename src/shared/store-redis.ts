@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { RotateResult, SessionRecord, Store } from './store.js';
 import {
+  CREATE_SESSION,
   ROTATE,
   TAKE_IF,
   TAKE_HASH,
@@ -121,6 +122,7 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
   const rtKey = (sessionId: string, hash: string) => `${p}rt:{${sessionId}}:${hash}`;
   const userKey = (userId: string) => `${p}usess:{${userId}}`;
   const rotate = defineScript(redis, 'Rotate', ROTATE, 3);
+  const createSession = defineScript(redis, 'CreateSession', CREATE_SESSION, 2);
   const takeHash = defineScript(redis, 'TakeHash', TAKE_HASH, 1);
   const takeIf = defineScript(redis, 'TakeIf', TAKE_IF, 1);
   const touch = defineScript(redis, 'Touch', TOUCH, 1);
@@ -142,20 +144,17 @@ export function createRedisStore(options: { url: string; cluster?: boolean; pref
       async create(session, first) {
         const ms = ttl(session.expiresAt, session.createdAt);
         const index = userKey(session.userId);
-        // One round trip (auto-pipelined), in this order: the index first, so a crash in
-        // between leaves a stale id (pruned on read), never a session that "log out
+        // One round trip (auto-pipelined, so one write), in this order: the index first, so a
+        // crash in between leaves a stale id (pruned on read), never a session that "log out
         // everywhere" cannot find. The index lives as long as the longest session.
         await Promise.all([
           redis.sadd(index, session.id),
           redis.pexpire(index, ms, 'GT'),
           redis.pexpire(index, ms, 'NX'),
-          redis
-            .multi()
-            .hset(sessKey(session.id), toFields(session))
-            .pexpire(sessKey(session.id), ms)
-            .hset(rtKey(session.id, first.hash), { expiresAt: String(first.expiresAt) })
-            .pexpire(rtKey(session.id, first.hash), ttl(first.expiresAt, session.createdAt))
-            .exec(),
+          createSession(
+            [sessKey(session.id), rtKey(session.id, first.hash)],
+            [ms, ttl(first.expiresAt, session.createdAt), String(first.expiresAt), ...Object.entries(toFields(session)).flat()],
+          ),
         ]);
       },
       async get(id, now) {
