@@ -5,13 +5,13 @@ import { recordAudit } from '../audit/service.js';
 import { withinRecipientLimits } from '../messaging/send.js';
 import { InvalidCredentialsError } from '../password/errors.js';
 import { checkPasswordPolicy, normalizePassword, PASSWORD_MAX_LENGTH } from '../password/policy.js';
-import { assignRoles } from '../roles/queries.js';
+import { assignRoles, findUserWithAccessByEmail } from '../roles/queries.js';
 import type { AuthResult } from '../sessions/auth-payload.js';
 import { openSession } from '../sessions/service.js';
 import { completeSignIn } from '../sessions/sign-in.js';
 import { sendPendingLoginCode } from '../mfa/challenge.js';
 import { EmailTakenError } from '../users/errors.js';
-import { findUserByEmail, insertUser } from '../users/queries.js';
+import { insertUser } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
 import { normalizeEmail, optionalLanguage, optionalText } from '../users/validation.js';
 import { prepareLink } from '../verification/links.js';
@@ -91,7 +91,8 @@ export async function login(
   const email = input.email.trim().toLowerCase().slice(0, 320);
   // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
   await guardLoginAttempt(deps, email, input.captchaToken, meta);
-  const user = email.length <= 254 ? await findUserByEmail(deps.db, email) : null;
+  const found = email.length <= 254 ? await findUserWithAccessByEmail(deps.db, email) : null;
+  const user = found?.user ?? null;
   const password = normalizePassword(input.password);
   const tooLong = [...password].length > PASSWORD_MAX_LENGTH;
   const verified = await deps.hasher.verify(user?.passwordHash ?? deps.dummyPasswordHash, tooLong ? '' : password);
@@ -106,18 +107,29 @@ export async function login(
     });
     throw new InvalidCredentialsError();
   }
-  // The right password ends the streak, even for a disabled account: it was not a guess.
-  await clearLoginFailures(deps, email);
+  // The right password ends the streak, even for a disabled account: it was not a guess. On a
+  // sign-in the reset goes out with the session's write (one round trip to the store).
+  const endStreak = () => clearLoginFailures(deps, email);
   if (user.disabled) {
+    await endStreak();
     await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'disabled' } });
     throw new AccountDisabledError();
   }
   if (deps.config.requireEmailVerification && !user.emailVerified) {
+    await endStreak();
     await recordAudit(deps, deps.db, { action: 'user.login_failed', outcome: 'FAILURE', userId: user.id, meta, metadata: { reason: 'email_not_verified' } });
     await resendEmailVerification(deps, user, meta);
     throw new EmailNotVerifiedError();
   }
   // Parameters changed since this hash was made: upgrade it while we hold the password.
   const passwordHash = deps.hasher.needsRehash(user.passwordHash) ? await deps.hasher.hash(password) : undefined;
-  return completeSignIn(deps, user, { meta, methods: ['pwd'], firstFactor: 'password', passwordHash, onPendingLogin: sendPendingLoginCode });
+  return completeSignIn(deps, user, {
+    meta,
+    methods: ['pwd'],
+    firstFactor: 'password',
+    access: found?.access,
+    alongside: endStreak,
+    passwordHash,
+    onPendingLogin: sendPendingLoginCode,
+  });
 }

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { preparedQuery } from '../../db/prepared.js';
-import { users } from '../users/tables.js';
+import { users, type UserRow } from '../users/tables.js';
 import { roles, userRoles, type RoleRow } from './tables.js';
 
 export type Access = { roles: string[]; caps: string[] };
@@ -14,6 +14,36 @@ const accessRows = preparedQuery('user_access', (db) =>
     .leftJoin(roles, eq(roles.name, userRoles.role))
     .where(eq(users.id, sql.placeholder('userId'))),
 );
+
+/** A user row with the user's access, one row per role (none: one row with a null role). */
+const userWithAccess = (db: DbOrTx) =>
+  db
+    .select({ user: users, role: roles.name, caps: roles.caps })
+    .from(users)
+    .leftJoin(userRoles, eq(userRoles.userId, users.id))
+    .leftJoin(roles, eq(roles.name, userRoles.role));
+const userWithAccessById = preparedQuery('user_with_access_by_id', (db) => userWithAccess(db).where(eq(users.id, sql.placeholder('id'))));
+const userWithAccessByEmail = preparedQuery('user_with_access_by_email', (db) => userWithAccess(db).where(eq(users.email, sql.placeholder('email'))));
+
+export type UserWithAccess = { user: UserRow; access: Access };
+
+function withAccess(rows: Array<{ user: UserRow; role: string | null; caps: string[] | null }>): UserWithAccess | null {
+  const user = rows[0]?.user;
+  return user ? { user, access: accessFrom(rows.map((row) => ({ direct: row.user.caps, role: row.role, caps: row.caps }))) } : null;
+}
+
+/**
+ * The user row and their access in one query, for a sign-in or a refresh: the token they get
+ * carries that access, so it costs no second round trip (getUserAccess).
+ */
+export async function findUserWithAccessById(db: DbOrTx, id: string): Promise<UserWithAccess | null> {
+  return withAccess(await userWithAccessById(db, { id }));
+}
+
+/** findUserWithAccessById by the (normalised) email. */
+export async function findUserWithAccessByEmail(db: DbOrTx, email: string): Promise<UserWithAccess | null> {
+  return withAccess(await userWithAccessByEmail(db, { email }));
+}
 
 type AccessRow = { direct: string[] | null; role: string | null; caps: string[] | null };
 

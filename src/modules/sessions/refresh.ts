@@ -3,7 +3,7 @@ import { InvalidTokenError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import { recordAudit } from '../audit/service.js';
 import { mintRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor } from '../tokens/service.js';
-import { findUserById } from '../users/queries.js';
+import { findUserWithAccessById } from '../roles/queries.js';
 import { type AuthResult, buildAuthPayload } from './auth-payload.js';
 import { issueAccessToken } from './service.js';
 
@@ -42,11 +42,12 @@ export async function refreshSession(
     throw new InvalidTokenError();
   }
   const refreshToken = result.status === 'rotated' ? next.token : openSuccessor(token, result.successorBox);
-  const user = await findUserById(deps.db, result.session.userId);
+  const found = await findUserWithAccessById(deps.db, result.session.userId);
+  const user = found?.user;
   if (!refreshToken || !user || user.disabled) {
     if (!user || user.disabled) await deps.store.sessions.delete(result.session.id);
     throw new InvalidTokenError();
   }
-  const access = await issueAccessToken(deps, user, result.session);
+  const access = await issueAccessToken(deps, user, result.session, deps.db, found.access);
   return buildAuthPayload({ access, refresh: { token: refreshToken, expiresAt: result.session.expiresAt }, user });
 }

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
 import type { SessionRecord } from '../../shared/store.js';
 import { recordAudit } from '../audit/service.js';
-import { getUserAccess } from '../roles/queries.js';
+import { type Access, getUserAccess } from '../roles/queries.js';
 import { mintRefreshToken, signAccessToken } from '../tokens/service.js';
 import type { UserRow } from '../users/tables.js';
 import { type AuthResult, buildAuthPayload } from './auth-payload.js';
@@ -12,9 +12,12 @@ import { endPendingLogin } from './pending.js';
 
 type SessionDeps = Pick<Deps, 'config' | 'clock' | 'random' | 'keys' | 'store' | 'db'>;
 
-/** Signs an access token for a session with the user's current roles and caps. */
-export async function issueAccessToken(deps: SessionDeps, user: UserRow, session: Pick<SessionRecord, 'id' | 'amr'>, db: DbOrTx = deps.db) {
-  const access = await getUserAccess(db, user.id);
+/**
+ * Signs an access token for a session with the user's current roles and caps: `access` when the
+ * caller read it with the user row just now (roles/queries.ts findUserWithAccess*), else read here.
+ */
+export async function issueAccessToken(deps: SessionDeps, user: UserRow, session: Pick<SessionRecord, 'id' | 'amr'>, db: DbOrTx = deps.db, known?: Access) {
+  const access = known ?? (await getUserAccess(db, user.id));
   return signAccessToken(deps, {
     sub: user.id,
     sid: session.id,
@@ -33,7 +36,15 @@ export async function issueAccessToken(deps: SessionDeps, user: UserRow, session
 export async function openSession(
   deps: SessionDeps,
   user: UserRow,
-  input: { meta: RequestMeta; amr: string[]; mfaVerified?: boolean },
+  input: {
+    meta: RequestMeta;
+    amr: string[];
+    mfaVerified?: boolean;
+    /** The user's access when the caller read it with the row (see issueAccessToken). */
+    access?: Access;
+    /** Another store write sent in the same tick as the session's, so in the same round trip (auto-pipelining). */
+    alongside?: () => Promise<void>;
+  },
 ): Promise<{ auth: AuthResult; sessionId: string }> {
   const now = deps.clock.now();
   const session: SessionRecord = {
@@ -48,8 +59,17 @@ export async function openSession(
     mfaVerified: input.mfaVerified ?? false,
   };
   const refresh = mintRefreshToken(deps, session.id);
-  const access = await issueAccessToken(deps, user, session);
-  await deps.store.sessions.create(session, { hash: refresh.hash, expiresAt: session.expiresAt });
+  const access = await issueAccessToken(deps, user, session, deps.db, input.access);
+  const created = deps.store.sessions.create(session, { hash: refresh.hash, expiresAt: session.expiresAt });
+  const along = input.alongside?.();
+  try {
+    await Promise.all([created, along]);
+  } catch (error) {
+    // Both settle before the session goes again: its tokens never reached the client.
+    await Promise.allSettled([created, along]);
+    await deps.store.sessions.delete(session.id).catch(() => undefined);
+    throw error;
+  }
   return { auth: buildAuthPayload({ access, refresh: { token: refresh.token, expiresAt: session.expiresAt }, user }), sessionId: session.id };
 }
 

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import type { MfaMethod } from '../../shared/mfa-methods.js';
 import type { RequestMeta } from '../../shared/request-meta.js';
+import type { Access } from '../roles/queries.js';
 import { type AuditInput, auditInsert } from '../audit/service.js';
 import { updateUser, updateUserWith } from '../users/queries.js';
 import type { UserRow } from '../users/tables.js';
@@ -22,6 +23,13 @@ export type SignInProof<D = SignInDeps> = {
    * biometric, NIST SP 800-63B §5.1.9): a full session even when the account has MFA.
    */
   multiFactor?: boolean;
+  /** The user's access, read with the row just now (the password factor: one query for both). */
+  access?: Access;
+  /**
+   * A store write that belongs to the sign-in, sent with the session's (or the pending login's)
+   * own: the password factor ends the account's failure streak there.
+   */
+  alongside?: () => Promise<void>;
   /** A rehashed password to store with the sign-in (the password factor). */
   passwordHash?: string;
   /**
@@ -43,11 +51,17 @@ export async function completeSignIn<D extends SignInDeps>(deps: D, user: UserRo
   const { meta } = proof;
   if (!proof.mfa && !proof.multiFactor && user.mfaMethods.length) {
     if (proof.passwordHash) await updateUser(deps.db, user.id, { passwordHash: proof.passwordHash });
-    const started = await startPendingLogin(deps, user, { meta, amr: proof.methods, method: proof.firstFactor });
+    const [started] = await Promise.all([startPendingLogin(deps, user, { meta, amr: proof.methods, method: proof.firstFactor }), proof.alongside?.()]);
     await proof.onPendingLogin?.(deps, user, started.pending, meta);
     return started.auth;
   }
-  const { auth, sessionId } = await openSession(deps, user, { meta, amr: proof.methods, mfaVerified: !!proof.mfa || !!proof.multiFactor });
+  const { auth, sessionId } = await openSession(deps, user, {
+    meta,
+    amr: proof.methods,
+    mfaVerified: !!proof.mfa || !!proof.multiFactor,
+    access: proof.access,
+    alongside: proof.alongside,
+  });
   try {
     const audits: AuditInput[] = [
       ...(proof.mfa ? [{ action: 'mfa.challenge_succeeded' as const, userId: user.id, meta, metadata: { method: proof.mfa, sessionId } }] : []),
