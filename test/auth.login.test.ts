@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backends, useTestApp } from './support/app.js';
 import { auditRows, expectCode, expectOk, login, me, PASSWORD, signUp, uniqueEmail } from './support/actions.js';
 import { users } from '../src/modules/users/tables.js';
@@ -52,5 +52,24 @@ describe.each(backends())('login (%s)', (backend) => {
     const [row] = await app.deps.db.select().from(users).where(eq(users.id, user.userId));
     expect(row!.passwordHash).not.toBe(old);
     expect(app.hasher.needsRehash(row!.passwordHash!)).toBe(false);
+  });
+
+  it('opens no session and records no sign-in when the write sent with the session fails', async () => {
+    const user = await signUp(app);
+    const sessionsBefore = await app.deps.store.sessions.listByUser(user.userId, app.clock.now());
+    // The failure streak's reset goes out with the session's own write (sessions/service.ts openSession).
+    const reset = vi.spyOn(app.deps.store.gates, 'reset').mockRejectedValueOnce(new Error('store went away'));
+    try {
+      expectCode(await login(app, user.email), 'INTERNAL_SERVER_ERROR');
+      expect(reset).toHaveBeenCalledTimes(1);
+    } finally {
+      reset.mockRestore();
+    }
+    const sessionsAfter = await app.deps.store.sessions.listByUser(user.userId, app.clock.now());
+    expect(sessionsAfter.map((s) => s.id).sort()).toEqual(sessionsBefore.map((s) => s.id).sort());
+    expect(await auditRows(app, { userId: user.userId, action: 'user.login' })).toHaveLength(0);
+    // Nothing was left half done: the next attempt signs in.
+    expectOk(await login(app, user.email));
+    expect(await auditRows(app, { userId: user.userId, action: 'user.login' })).toHaveLength(1);
   });
 });

@@ -89,9 +89,13 @@ export async function login(
   // Load shedding first: a refused attempt is not counted in the account's streak.
   assertHashingCapacity(deps.hasher);
   const email = input.email.trim().toLowerCase().slice(0, 320);
-  // Before any lookup or hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the account's failure streak (known or not).
-  await guardLoginAttempt(deps, email, input.captchaToken, meta);
-  const found = email.length <= 254 ? await findUserWithAccessByEmail(deps.db, email) : null;
+  // Before any hashing (after the per-IP limit, counted at the field: abuse/field-limits.ts): the
+  // account's failure streak (known or not). The account's row is read alongside, in the same
+  // round trip's time: a read, whose answer nobody sees unless the gate lets the attempt through.
+  const [, found] = await Promise.all([
+    guardLoginAttempt(deps, email, input.captchaToken, meta),
+    email.length <= 254 ? findUserWithAccessByEmail(deps.db, email) : null,
+  ]);
   const user = found?.user ?? null;
   const password = normalizePassword(input.password);
   const tooLong = [...password].length > PASSWORD_MAX_LENGTH;
