@@ -1,9 +1,10 @@
-# Build: compile the TypeScript to dist/ (tsc) with the dev dependencies.
+# Build: compile the TypeScript to dist/ (tsc) and bundle the server into dist/main.js (esbuild), with the dev dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY build ./build
 COPY src ./src
 RUN npm run build
 

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { appPath } from '../shared/app-root.js';
 import { withAfterCommit } from './after-commit.js';
 import * as schema from './schema.js';
 
@@ -24,7 +25,7 @@ export type Database = {
   close(): Promise<void>;
 };
 
-const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+const migrationsFolder = fileURLToPath(appPath('db/migrations'));
 
 /**
  * postgres.js when `url` is set; otherwise PGlite under `dataDir/pgdata`
@@ -116,7 +117,7 @@ function failFast(options: DatabaseOptions) {
  * returned when it exits. Blocking is fine: nothing else runs before the database is open.
  */
 function initDataDir(location: string): void {
-  const script = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+  const script = fileURLToPath(appPath('db/pglite-initdb.mjs'));
   const result = spawnSync(process.execPath, [script, location], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.status !== 0) throw new Error(`could not create the embedded database in ${location}: ${result.stderr || result.error?.message}`);
 }

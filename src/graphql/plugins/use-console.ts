@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../../config.js';
+import { appPath } from '../../shared/app-root.js';
 
 /** Where the console is served; its assets live below it. */
 export const CONSOLE_PATH = '/admin';
@@ -44,11 +45,11 @@ const HEADERS = {
 
 type Asset = { body: string; type: string };
 
-const require = createRequire(import.meta.url);
+const packageRequire = createRequire(import.meta.url);
 
 /** The folder of an installed package (its entry point's folder, walked up to the package root). */
 function packageDir(name: string): string {
-  const entry = require.resolve(name);
+  const entry = packageRequire.resolve(name);
   const marker = `node_modules/${name}/`;
   const at = entry.lastIndexOf(marker);
   return at >= 0 ? entry.slice(0, at + marker.length) : dirname(entry);
@@ -80,7 +81,7 @@ function vendorAssets(): Map<string, Asset> {
 function ownAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const file of OWN_FILES) {
-    const body = readFileSync(new URL(`../../pages/admin/${file}`, import.meta.url), 'utf8');
+    const body = readFileSync(appPath(`pages/admin/${file}`), 'utf8');
     assets.set(file, { body, type: file.endsWith('.css') ? CSS : file.endsWith('.html') ? 'text/html; charset=utf-8' : JS });
   }
   return assets;

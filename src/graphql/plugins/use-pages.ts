@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../../config.js';
+import { appPath } from '../../shared/app-root.js';
 
 /** The routes that mailed links point to (messaging/send.ts), each served the same page. */
 export const LINK_PAGES = ['/verify-email', '/reset-password', '/magic-link'] as const;
@@ -26,9 +27,9 @@ export const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 } as const;
 
-/** Read once, from beside this module's source or build (src/pages or dist/pages). */
+/** Read once, from the source's or the build's pages folder (src/pages or dist/pages). */
 function readPage(file: string): string {
-  return readFileSync(new URL(`../../pages/${file}`, import.meta.url), 'utf8');
+  return readFileSync(appPath(`pages/${file}`), 'utf8');
 }
 
 /** True when the mailed links point at this gateway (APP_URL unset, or equal to PUBLIC_URL). */
