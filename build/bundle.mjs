@@ -14,6 +14,10 @@ await build({
   format: 'esm',
   target: 'node20.19',
   sourcemap: true,
+  // Whitespace and syntax only: about 8 MB less RSS (V8 keeps every script's source), while
+  // identifiers, and so function names in stack traces and logs, stay as written.
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'linked',
   logLevel: 'warning',
   // Shared with src/shared/app-root.ts: in one file every module's import.meta.url is the bundle's.
