@@ -22,12 +22,22 @@ export type ProductionGateway = {
   stop(): Promise<void>;
 };
 
-/** The arguments of `node` in package.json's start:prod (its V8 flags and dist/main.js), so the bench runs what users run. */
-async function startProdArgs(): Promise<string[]> {
+/**
+ * package.json's start:prod as the bench runs it: its leading environment assignments (VAR=value)
+ * and the arguments of `node` (its V8 flags and dist/main.js), so the bench runs what users run.
+ */
+async function startProdCommand(): Promise<{ env: Record<string, string>; args: string[] }> {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [command, ...args] = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
-  if (command !== 'node' || args.at(-1) !== 'dist/main.js') throw new Error(`start:prod is not "node [flags] dist/main.js": ${pkg.scripts['start:prod']}`);
-  return [...args.slice(0, -1), join(ROOT, 'dist/main.js')];
+  const words = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const word = words.shift()!;
+    env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  }
+  const [command, ...args] = words;
+  if (command !== 'node' || args.at(-1) !== 'dist/main.js')
+    throw new Error(`start:prod is not "[VAR=value ...] node [flags] dist/main.js": ${pkg.scripts['start:prod']}`);
+  return { env, args: [...args.slice(0, -1), join(ROOT, 'dist/main.js')] };
 }
 
 /** `npm run build`, so the numbers are those of the current sources. */
@@ -69,7 +79,8 @@ export async function startProductionGateway(
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, ...(await startProdArgs())], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = await startProdCommand();
+  const child = spawn(process.execPath, [...profile, ...command.args], { env: { ...env, ...command.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
