@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createShared, SECRET_KEY } from './support/app.js';
+import { freePort } from './support/services.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -22,17 +22,6 @@ function buildBundle(): string {
     cpSync(join(root, from!), join(out, to!.replace(/^dist\//, '')), { recursive: true });
   }
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls /readyz until it answers 200 (at most `attempts` times, 100 ms apart) or the process exits. */
