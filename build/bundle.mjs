@@ -1,6 +1,6 @@
 // The production server as one ES module: `node build/bundle.mjs [outdir]` (npm run build runs
 // it after tsc, into dist/). Node resolves, reads, compiles and links every module it loads on
-// its own, about 1,500 files for the gateway; one file starts in a third of the time (README
+// its own, about 1,500 files for the gateway; one file starts in about half the time (README
 // "Performance": start to /readyz). tsc's output stays for the scripts (dist/scripts/*.js).
 import { build } from 'esbuild';
 

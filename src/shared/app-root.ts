@@ -8,7 +8,7 @@ declare const __GATEWAY_BUNDLE__: boolean | undefined;
  * bundle every module shares one URL, dist/main.js, so `new URL('../../pages/…', import.meta.url)`
  * would point outside dist/.
  */
-export const APP_ROOT: URL = new URL(typeof __GATEWAY_BUNDLE__ === 'undefined' ? '../' : './', import.meta.url);
+const APP_ROOT: URL = new URL(typeof __GATEWAY_BUNDLE__ === 'undefined' ? '../' : './', import.meta.url);
 
 /** A file or folder under APP_ROOT, e.g. `appPath('db/migrations')`. */
 export function appPath(relative: string): URL {
