@@ -51,7 +51,8 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
     const shared = await createShared(backend, dataDir, { fresh: true });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    // Production on the real backends, as `npm run start:prod` runs it; the embedded default is for development.
+    // Production mode on the real backends; the embedded default is for development. (node on the bundle
+    // alone, without start:prod's flags: what is tested is that the bundle finds its files and packages.)
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       NODE_ENV: backend === 'real' ? 'production' : 'development',
@@ -75,7 +76,7 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
-  it('is one file that starts alone: it answers GraphQL, hashes a password, and serves the pages and the console from beside it', async () => {
+  it('starts from main.js and the files the build copies beside it: it answers GraphQL, hashes a password, and serves the pages and the console', async () => {
     expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ status: 'ok', database: 'ok', store: 'ok' });
     const response = await fetch(`${base}/graphql`, {
       method: 'POST',
