@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the ratios of README "Performance", measured in one run on loopback.
  *   me/bare       gateway `me` with a valid token vs a bare yoga `{ __typename }` server
- *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency
+ *   login/argon2  gateway `login` vs argon2id verify alone, at the same concurrency, measured in turns
  *   audit fan-out auditEvents delivery latency p50/p99 to BENCH_SUBSCRIBERS graphql-ws
  *                 subscribers on a second instance, and that instance's memory (real backends only)
  *   reset known/unknown  requestPasswordReset for registered vs never-registered addresses, one
@@ -16,7 +16,8 @@
  *   queries       SQL statements of users(first: 1 / 100) { nodes { roles caps } } (in-process counter)
  * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2, refresh,
  * overload, scale, queries, audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
- * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2);
+ * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2),
+ * BENCH_LOGIN_ROUNDS (5: login and argon2 measured in turns, BENCH_SECONDS split into this many slices of each);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
  * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
  * BENCH_RESET_CONNECTIONS (10), BENCH_RESET_USERS (100 registered addresses, and as many unknown);
@@ -48,6 +49,8 @@ type Settings = {
   warmupSeconds: number;
   connections: number;
   loginConnections: number;
+  /** login and the argon2 ceiling in turns: this many slices of each. */
+  rounds: number;
   audit: AuditFanoutSettings;
   reset: ResetTimingSettings;
   webhooks: WebhookBenchSettings;
@@ -61,6 +64,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     warmupSeconds: integerSetting(env, 'BENCH_WARMUP_SECONDS', 2, 0),
     connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
     loginConnections: integerSetting(env, 'BENCH_LOGIN_CONNECTIONS', 2 * availableParallelism(), 1),
+    rounds: integerSetting(env, 'BENCH_LOGIN_ROUNDS', 5, 1),
     audit: {
       subscribers: integerSetting(env, 'BENCH_SUBSCRIBERS', 1000, 1),
       events: integerSetting(env, 'BENCH_AUDIT_EVENTS', 200, 1),
@@ -130,10 +134,49 @@ async function measureMe(gateway: Gateway, settings: Settings, signal: AbortSign
   return measureHttp(label, { ...meSpec, expect: `"email":"${gateway.user.email}"` }, settings, signal);
 }
 
-async function measureLogin(gateway: Gateway, settings: Settings, signal: AbortSignal): Promise<Measurement> {
+/**
+ * login and the argon2 ceiling it is compared with, in turns: BENCH_LOGIN_ROUNDS rounds of a
+ * login slice then a ceiling slice (seconds / rounds each, after one login warm-up), so that a
+ * neighbour's load on this shared machine weighs on both sides of the ratio rather than on
+ * whichever ran while it lasted. The gateway stays up, idle, during the ceiling's slices. Either
+ * side alone when only it was asked for.
+ */
+async function measureLoginAndCeiling(gateway: Gateway | null, settings: Settings, signal: AbortSignal): Promise<Pick<Results, 'login' | 'argon2'>> {
+  const { loginConnections: connections, only, rounds } = settings;
   const loginQuery = 'mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }';
-  const loginBody = graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } });
-  return measureHttp('login', { url: gateway.url, body: loginBody, connections: settings.loginConnections, expect: '"accessToken":"' }, settings, signal);
+  const spec = gateway && {
+    url: gateway.url,
+    body: graphqlBody(loginQuery, { input: { email: gateway.user.email, password: gateway.user.password } }),
+    connections,
+    expect: '"accessToken":"',
+  };
+  const slice = settings.seconds / rounds;
+  const logins: Measurement[] = [];
+  const ceilings: Measurement[] = [];
+  console.log(`login/argon2: ${connections} connections / concurrent verifications, ${rounds} rounds of ${slice} s each`);
+  if (spec && settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds }, signal);
+  for (let round = 0; round < rounds; round++) {
+    if (spec) logins.push(await runLoad({ ...spec, seconds: slice }, signal));
+    if (only.has('argon2')) ceilings.push(await runArgon2Ceiling(connections, slice, signal));
+  }
+  return { ...(logins.length ? { login: combineSlices(logins) } : {}), ...(ceilings.length ? { argon2: combineSlices(ceilings) } : {}) };
+}
+
+/** Slices of one run as one row: counts summed, the rate over their time; p50 the middle slice's, p99 the worst slice's. */
+function combineSlices(slices: Measurement[]): Measurement {
+  const sum = (pick: (m: Measurement) => number) => slices.reduce((total, m) => total + pick(m), 0);
+  const p50s = slices.map((m) => m.p50Ms).sort((a, b) => a - b);
+  return {
+    connections: slices[0]!.connections,
+    reqPerSec: sum((m) => m.reqPerSec) / slices.length,
+    p50Ms: p50s[Math.floor(p50s.length / 2)]!,
+    p99Ms: Math.max(...slices.map((m) => m.p99Ms)),
+    total: sum((m) => m.total),
+    non2xx: sum((m) => m.non2xx),
+    errors: sum((m) => m.errors),
+    timeouts: sum((m) => m.timeouts),
+    badBodies: sum((m) => m.badBodies),
+  };
 }
 
 /** refreshToken rotation: each connection its own session, passing each rotated token on (warm-up on other sessions: a rotated-away token would be reuse). */
@@ -190,7 +233,7 @@ async function measureProduction(backends: Backends, secretKey: string, settings
     results.me = await measureMe(gateway, settings, signal, 'me (default LOG_LEVEL)');
     figures['RSS after the me load, MB'] = await prod.rssMb();
   }
-  if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+  if (only.has('login')) Object.assign(results, await measureLoginAndCeiling(gateway, settings, signal));
   if (only.has('refresh')) results.refresh = await measureRefresh(gateway, settings, signal);
   if (only.has('overload')) {
     const before = await prod.rssMb();
@@ -236,7 +279,7 @@ async function measureProduction(backends: Backends, secretKey: string, settings
 
 /** The selected runs among bare, me, login and argon2. */
 async function measureAll(backends: Backends, secretKey: string, settings: Settings, cleanup: Cleanup, signal: AbortSignal) {
-  const { connections, loginConnections: loginConns, only } = settings;
+  const { connections, only } = settings;
   let results: Results = {};
   let figures: Record<string, number> = {};
   if (only.has('bare')) {
@@ -253,15 +296,13 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
     } else {
       const gateway = await signedUp(await startGateway(backends, cleanup, { secretKey }));
       if (only.has('me')) results.me = await measureMe(gateway, settings, signal, 'me (in-process, LOG_LEVEL=warn)');
-      if (only.has('login')) results.login = await measureLogin(gateway, settings, signal);
+      if (only.has('login')) Object.assign(results, await measureLoginAndCeiling(gateway, settings, signal));
       if (only.has('refresh')) results.refresh = await measureRefresh(gateway, settings, signal);
       if (only.has('overload')) results.loginOverload = await measureOverload(gateway, settings, signal);
     }
   }
-  if (only.has('argon2')) {
-    console.log(`argon2 ceiling: ${loginConns} concurrent verifications, ${settings.seconds} s`);
-    results.argon2 = await runArgon2Ceiling(loginConns, settings.seconds, signal);
-  }
+  // With login, measured in turns with it (measureLoginAndCeiling); alone, here.
+  if (only.has('argon2') && !results.argon2) Object.assign(results, await measureLoginAndCeiling(null, settings, signal));
   return { results, figures, gatewayLabel: production ? 'node dist/main.js, NODE_ENV=production' : 'in-process, NODE_ENV=test (embedded backends)' };
 }
 
