@@ -1,38 +1,21 @@
-import { getGraphQLRateLimiter } from '@envelop/rate-limiter/get-graphql-rate-limiter';
-import type { Store as LimiterStore } from '@envelop/rate-limiter/store';
 import type { WindowStore } from './store.js';
 
 export type WindowLimit = { max: number; windowMs: number };
 export type WindowDecision = { allowed: true } | { allowed: false; retryAt: number };
 
 /**
- * Counts one call of `name` by `subject` with @envelop/rate-limiter's limiter core (the
- * maintained fork of graphql-rate-limit, same Store contract) on an atomic Store.
+ * Counts one call of `name` by `subject` in a sliding window. The reservation decides: the
+ * store trims the window, counts what is left and adds this call in one atomic step
+ * (WindowStore.reserve), so of any number of concurrent calls each sees a different count and
+ * exactly `max` are let through. Refused calls are counted too: a client that keeps hammering
+ * stays refused until it pauses for a window.
  *
- * The library reads the caller's timestamps (getForIdentity), decides, then writes them back
- * (setForIdentity): with a stock store that read-then-write lets 30 of 30 concurrent calls
- * through at max 5. Here the read itself reserves the slot (WindowStore.reserve: trim, read,
- * add, expire in one step) and the write is a no-op, so exactly `max` pass. Conditions this
- * relies on: no `uncountRejected` and no `readOnly` (the slot is taken before the library
- * decides, refused calls included), and the store keeps each entry for at least its window
- * (WindowStore keeps a key `windowMs` after its last call).
+ * No limiter library on top: @envelop/rate-limiter's core (used here before) only compared the
+ * count with `max`, yet did it by filtering an array of `before` timestamps, so each call cost
+ * time and garbage in proportion to the calls in the window (at a lifted limit, thousands).
  */
 export async function countWindowCall(windows: WindowStore, now: number, name: string, subject: string, limit: WindowLimit): Promise<WindowDecision> {
-  // The library treats max 0 as "unset" (5): a limit of 0 refuses everything without it.
   if (limit.max < 1) return { allowed: false, retryAt: now + limit.windowMs };
-  let reservation = { before: 0, retryAt: 0 };
-  const store: LimiterStore = {
-    async getForIdentity(identity) {
-      reservation = await windows.reserve(`${identity.fieldIdentity}:${identity.contextIdentity}`, { now, windowMs: limit.windowMs, max: limit.max });
-      // The store has already trimmed the window by the injected clock; the library filters
-      // again by Date.now(), so hand it entries that are always inside: it only counts them.
-      return new Array<number>(reservation.before).fill(Number.POSITIVE_INFINITY);
-    },
-    // The slot was taken in getForIdentity; writing the library's list back would lose
-    // reservations made concurrently.
-    setForIdentity() {},
-  };
-  const limiter = getGraphQLRateLimiter({ store, identifyContext: () => subject });
-  const refused = await limiter(name, { args: {}, context: null }, { max: limit.max, window: `${limit.windowMs}ms` });
-  return refused ? { allowed: false, retryAt: reservation.retryAt } : { allowed: true };
+  const { before, retryAt } = await windows.reserve(`${name}:${subject}`, { now, windowMs: limit.windowMs, max: limit.max });
+  return before < limit.max ? { allowed: true } : { allowed: false, retryAt };
 }

@@ -119,12 +119,16 @@ export function createMemoryStore(options: { now?: () => number; sweepMs?: numbe
     },
     windows: {
       async reserve(key, { now: at, windowMs, max }) {
-        const times = (windows.get(key)?.times ?? []).filter((time) => time > at - windowMs);
+        // Oldest first (calls run one at a time here, each at its own now): what left the window
+        // and what is beyond the newest max + 1 leave from the front, so a call costs the same
+        // whatever the count (Array#shift trims in place).
+        const times = windows.get(key)?.times ?? [];
+        while (times.length && times[0]! <= at - windowMs) times.shift();
         const before = times.length;
         times.push(at);
-        const kept = times.slice(-(Math.max(0, max) + 1));
-        windows.set(key, { times: kept, windowMs });
-        const retryAt = before >= max ? (kept[kept.length - max] ?? at) + windowMs : 0;
+        while (times.length > Math.max(0, max) + 1) times.shift();
+        windows.set(key, { times, windowMs });
+        const retryAt = before >= max ? (times[times.length - max] ?? at) + windowMs : 0;
         return { before, retryAt };
       },
     },

@@ -75,8 +75,8 @@ export type CounterStore = {
 };
 
 /**
- * Sliding-window logs for the field rate limits (abuse/field-limits.ts, behind @envelop/rate-limiter's
- * Store contract). `reserve` is atomic: it drops entries older than `windowMs`, reads how many are
+ * Sliding-window logs for the field rate limits (abuse/field-limits.ts, shared/rate-limit.ts).
+ * `reserve` is atomic: it drops entries older than `windowMs`, reads how many are
  * left, and adds this call, in one step; so of any number of concurrent calls each sees a
  * different count and exactly `max` see fewer than `max`. Refused calls are counted too (the
  * slot is taken before the caller decides); only the newest `max + 1` entries are kept, which

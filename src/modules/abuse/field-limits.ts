@@ -29,7 +29,7 @@ export const FIELD_RATE_LIMITS: Readonly<Record<string, string>> = Object.freeze
   'Mutation.finishPasskeyLogin': 'verify.ip',
 });
 
-/** Limits counted in sliding windows by @envelop/rate-limiter on the atomic WindowStore. */
+/** Limits counted in sliding windows on the atomic WindowStore (shared/rate-limit.ts). */
 export const WINDOW_LIMIT_NAMES: ReadonlySet<string> = new Set(Object.values(FIELD_RATE_LIMITS));
 
 type LimitDeps = Pick<Deps, 'config' | 'store' | 'db' | 'clock' | 'random'>;
