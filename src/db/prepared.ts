@@ -1,4 +1,5 @@
 import { PgTransaction } from 'drizzle-orm/pg-core';
+import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder';
 import type { DbOrTx } from './client.js';
 
 type Preparable<R> = { prepare(name: string): { execute(values?: Record<string, unknown>): Promise<R> } };
@@ -18,3 +19,14 @@ export function preparedQuery<R>(name: string, build: (db: DbOrTx) => Preparable
     return query.execute(values);
   };
 }
+
+/**
+ * A write to run in another statement (as a data-modifying WITH, users/queries.ts
+ * updateUserWith): a statement of placeholders, the same for the same `shape`, so it is built
+ * and prepared once per shape, and the values of its placeholders.
+ */
+export type AlongsideInsert = {
+  shape: string;
+  build: (db: DbOrTx) => TypedQueryBuilder<undefined>;
+  values: Record<string, unknown>;
+};

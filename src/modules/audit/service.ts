@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
+import type { AlongsideInsert } from '../../db/prepared.js';
 import type { Deps } from '../../deps.js';
 import { clampPageSize, decodeCursor, toPage, type PageInfo } from '../../shared/pagination.js';
 import { BadInputError } from '../../shared/errors.js';
@@ -64,11 +66,40 @@ export function auditRow(deps: Pick<Deps, 'clock' | 'random'>, input: AuditInput
 }
 
 /**
- * An insert of audit rows, not yet run: for a write that records its audit in the same
- * statement (users/queries.ts updateUserWith), so the rows exist exactly when the change does.
+ * An insert of audit rows for a write that records its audit in the same statement
+ * (users/queries.ts updateUserWith), so the rows exist exactly when the change does. Given as
+ * a statement of placeholders (`build`: the same for the same number of rows, so it is built
+ * and prepared once) and their values.
  */
-export function auditInsert(db: DbOrTx, deps: Pick<Deps, 'clock' | 'random'>, inputs: readonly AuditInput[]) {
-  return db.insert(auditEvents).values(inputs.map((input) => auditRow(deps, input)));
+export function auditInsert(deps: Pick<Deps, 'clock' | 'random'>, inputs: readonly AuditInput[]): AlongsideInsert {
+  const rows = inputs.map((input) => auditRow(deps, input));
+  const values: Record<string, unknown> = {};
+  rows.forEach((row, i) => {
+    for (const [column, value] of Object.entries(row)) values[`audit${i}_${column}`] = value;
+    // Given to the driver as text and cast in SQL: a null stays SQL NULL (drizzle's jsonb
+    // encoder, which a placeholder goes through, would make it the JSON value null).
+    values[`audit${i}_metadata`] = row.metadata === null ? null : JSON.stringify(row.metadata);
+  });
+  const placeholder = (i: number, column: keyof AuditEvent) => sql.placeholder(`audit${i}_${column}`);
+  return {
+    shape: `audit${rows.length}`,
+    build: (db) =>
+      db.insert(auditEvents).values(
+        rows.map((_, i) => ({
+          id: placeholder(i, 'id'),
+          at: placeholder(i, 'at'),
+          action: placeholder(i, 'action'),
+          outcome: placeholder(i, 'outcome'),
+          actorId: placeholder(i, 'actorId'),
+          userId: placeholder(i, 'userId'),
+          ip: placeholder(i, 'ip'),
+          userAgent: placeholder(i, 'userAgent'),
+          metadata: sql`${placeholder(i, 'metadata')}::jsonb`,
+          requestId: placeholder(i, 'requestId'),
+        })),
+      ),
+    values,
+  };
 }
 
 /** The caller of auditLogs: who asks, and whether they hold `audit:read`. */

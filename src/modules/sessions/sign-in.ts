@@ -77,7 +77,7 @@ export async function completeSignIn<D extends SignInDeps>(deps: D, user: UserRo
       deps.db,
       user.id,
       { lastLoginAt: new Date(deps.clock.now()), ...(proof.passwordHash ? { passwordHash: proof.passwordHash } : {}) },
-      auditInsert(deps.db, deps, audits),
+      auditInsert(deps, audits),
     );
     const updated = row ?? user;
     return { ...auth, user: updated };

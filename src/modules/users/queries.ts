@@ -1,8 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
-import type { TypedQueryBuilder } from 'drizzle-orm/query-builders/query-builder';
 import { afterCommit } from '../../db/after-commit.js';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { preparedQuery } from '../../db/prepared.js';
+import { type AlongsideInsert, preparedQuery } from '../../db/prepared.js';
 import { users, type UserRow } from './tables.js';
 
 const byId = preparedQuery('find_user_by_id', (db) =>
@@ -64,20 +63,33 @@ export async function updateUser(db: DbOrTx, id: string, values: Partial<typeof 
   return row ?? null;
 }
 
+/** Prepared updateUserWith statements, one per shape (the columns set, and the insert's shape). */
+const updatesWith = new Map<string, (db: DbOrTx, values: Record<string, unknown>) => Promise<UserRow[]>>();
+
 /**
- * updateUser and another write (an insert not yet run, such as audit/service.ts auditInsert) in
- * one statement, the insert as a data-modifying WITH: both happen or neither, without a
- * transaction, in one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT). PostgreSQL
- * runs a data-modifying WITH exactly once whether or not the statement reads it.
+ * updateUser and another write (audit/service.ts auditInsert) in one statement, the insert as a
+ * data-modifying WITH: both happen or neither, without a transaction, in one round trip instead
+ * of four (BEGIN, UPDATE, INSERT, COMMIT). PostgreSQL runs a data-modifying WITH exactly once
+ * whether or not the statement reads it. Every sign-in runs it, so it is built and prepared once
+ * per shape: drizzle's building of it cost more than the statement's round trip.
  */
-export async function updateUserWith(
-  db: DbOrTx,
-  id: string,
-  values: Partial<typeof users.$inferInsert>,
-  alongside: TypedQueryBuilder<undefined>,
-): Promise<UserRow | null> {
-  const along = db.$with('alongside').as(alongside);
-  const [row] = await db.with(along).update(users).set(values).where(eq(users.id, id)).returning();
+export async function updateUserWith(db: DbOrTx, id: string, values: Partial<typeof users.$inferInsert>, alongside: AlongsideInsert): Promise<UserRow | null> {
+  const set = Object.entries(values).filter(([, value]) => value !== undefined);
+  // A null is part of the shape: a placeholder would go through the column's encoder.
+  const shape = `${set.map(([column, value]) => (value === null ? `${column}=null` : column)).join(',')};${alongside.shape}`;
+  let update = updatesWith.get(shape);
+  if (!update) {
+    update = preparedQuery(`update_user_with:${shape}`, (handle) =>
+      handle
+        .with(handle.$with('alongside').as(alongside.build(handle)))
+        .update(users)
+        .set(Object.fromEntries(set.map(([column, value]) => [column, value === null ? null : sql.placeholder(`set_${column}`)])))
+        .where(eq(users.id, sql.placeholder('id')))
+        .returning(),
+    );
+    updatesWith.set(shape, update);
+  }
+  const [row] = await update(db, { ...alongside.values, ...Object.fromEntries(set.map(([column, value]) => [`set_${column}`, value])), id });
   await changed(db, row?.id);
   return row ?? null;
 }
