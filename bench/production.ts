@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,7 +50,9 @@ export function buildProduction(): void {
 /**
  * `node dist/main.js` with NODE_ENV=production on the real backends. LOG_LEVEL unset means the
  * default (info: a line per request), which is what a user runs; its log goes to a file in the
- * data dir, as to a log shipper (not /dev/null, which would make logging look free).
+ * data dir (not /dev/null, which would make logging look free), as with `npm start > file`: the
+ * gateway writes it itself. Not through a pipe to this process, whose reading and writing again
+ * would be counted against the gateway on the same cores (about 0.2 ms of CPU per login).
  */
 export async function startProductionGateway(
   backends: Backends,
@@ -73,21 +75,19 @@ export async function startProductionGateway(
     RATE_LIMITS: 'login.ip=1000000000/1m,register.ip=1000000000/1m',
     ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}),
   };
-  const log = createWriteStream(join(backends.dataDir, `${options.label}.log`));
+  const log = openSync(join(backends.dataDir, `${options.label}.log`), 'a');
   const began = performance.now();
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway, written there when it exits.
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
     : [];
   const command = await startProdCommand();
-  const child = spawn(process.execPath, [...profile, ...command.args], { env: { ...env, ...command.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  const child = spawn(process.execPath, [...profile, ...command.args], { env: { ...env, ...command.env }, stdio: ['ignore', log, log] });
+  closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
-    log.end();
   };
   cleanup.add(`stop the production gateway (${options.label})`, stop);
   const base = `http://127.0.0.1:${port}`;
