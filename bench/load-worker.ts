@@ -2,16 +2,20 @@ import autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
 import type { Measurement } from './measurement.js';
 
-/** Child side of runLoad: receives one LoadSpec, runs it, sends back a Measurement and exits. */
-process.once('message', (spec: LoadSpec) => {
+/**
+ * Child side of openLoadGenerator: runs each LoadSpec it receives, one at a time, and sends back
+ * its Measurement; exits when the parent closes the channel.
+ */
+process.on('message', (spec: LoadSpec) => {
   measure(spec).then(
-    (measurement) => process.send!(measurement, () => process.exit(0)),
+    (measurement) => process.send!(measurement),
     (error: unknown) => {
       console.error('load generator failed:', error);
       process.exit(1);
     },
   );
 });
+process.once('disconnect', () => process.exit(0));
 
 async function measure(spec: LoadSpec): Promise<Measurement> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -21,23 +21,50 @@ export type LoadSpec = {
   refreshTokens?: string[];
 };
 
+/** A load generator kept for several runs: one warm child process instead of a fresh one per run. */
+export type LoadGenerator = {
+  run(spec: LoadSpec): Promise<Measurement>;
+  /** Ends the child (it exits once its channel closes). */
+  close(): void;
+};
+
 /**
  * Runs autocannon in a child process. In this process it would share the event loop with the
  * gateway it measures, and the load generator's own CPU time would be charged to the server.
+ * The child serves one run after another (a warm-up and its run, the slices of login): a fresh
+ * child per 2 s slice would start tsx and autocannon anew each time and send each slice's first
+ * requests from unoptimised code.
  */
-export function runLoad(spec: LoadSpec, signal: AbortSignal): Promise<Measurement> {
+export function openLoadGenerator(signal: AbortSignal): LoadGenerator {
   signal.throwIfAborted();
   // Aborting kills the child: the gateway must not be stopped while it is still under load.
   const child = fork(new URL('./load-worker.ts', import.meta.url), { stdio: 'inherit', signal });
-  return new Promise((resolve, reject) => {
-    let result: Measurement | undefined;
-    child.once('message', (message) => (result = message as Measurement));
-    // On abort, wait for 'exit' instead: only then has the last request been sent.
-    child.once('error', (error) => signal.aborted || reject(error));
-    child.once('exit', (code, killedBy) => {
-      if (result) resolve(result);
-      else reject(signal.aborted ? signal.reason : new Error(`the load generator exited (${killedBy ?? `code ${code}`}) without a result`));
-    });
-    child.send(spec);
+  let pending: { resolve: (m: Measurement) => void; reject: (error: unknown) => void } | null = null;
+  let ended: Error | null = null;
+  const end = (error: Error) => {
+    ended ??= error;
+    pending?.reject(ended);
+    pending = null;
+  };
+  child.on('message', (message) => {
+    pending?.resolve(message as Measurement);
+    pending = null;
   });
+  // On abort, wait for 'exit' instead: only then has the last request been sent.
+  child.on('error', (error) => signal.aborted || end(error));
+  child.once('exit', (code, killedBy) =>
+    end(signal.aborted ? (signal.reason as Error) : new Error(`the load generator exited (${killedBy ?? `code ${code}`}) without a result`)),
+  );
+  return {
+    run: (spec) =>
+      new Promise((resolve, reject) => {
+        if (ended) return reject(ended);
+        if (pending) return reject(new Error('one run at a time'));
+        pending = { resolve, reject };
+        child.send(spec);
+      }),
+    close: () => {
+      if (child.connected) child.disconnect();
+    },
+  };
 }

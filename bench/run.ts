@@ -32,7 +32,7 @@ import { auditFanoutFailures, printAuditFanout, runAuditFanout, type AuditFanout
 import { provideBackends, type Backends } from './backends.js';
 import { createCleanup, type Cleanup } from './cleanup.js';
 import { graphqlBody, postGraphql } from './graphql-client.js';
-import { runLoad, type LoadSpec } from './load.js';
+import { type LoadSpec, openLoadGenerator } from './load.js';
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
@@ -123,8 +123,13 @@ async function assertMe(gatewayUrl: string, user: User): Promise<void> {
 
 async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, settings: Settings, signal: AbortSignal): Promise<Measurement> {
   console.log(`${label}: ${spec.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
-  if (settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds }, signal);
-  return runLoad({ ...spec, seconds: settings.seconds }, signal);
+  const load = openLoadGenerator(signal);
+  try {
+    if (settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
+    return await load.run({ ...spec, seconds: settings.seconds });
+  } finally {
+    load.close();
+  }
 }
 
 type Gateway = { url: string; user: User };
@@ -154,10 +159,15 @@ async function measureLoginAndCeiling(gateway: Gateway | null, settings: Setting
   const logins: Measurement[] = [];
   const ceilings: Measurement[] = [];
   console.log(`login/argon2: ${connections} connections / concurrent verifications, ${rounds} rounds of ${slice} s each`);
-  if (spec && settings.warmupSeconds) await runLoad({ ...spec, seconds: settings.warmupSeconds }, signal);
-  for (let round = 0; round < rounds; round++) {
-    if (spec) logins.push(await runLoad({ ...spec, seconds: slice }, signal));
-    if (only.has('argon2')) ceilings.push(await runArgon2Ceiling(connections, slice, signal));
+  const load = spec && openLoadGenerator(signal);
+  try {
+    if (load && settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
+    for (let round = 0; round < rounds; round++) {
+      if (load) logins.push(await load.run({ ...spec, seconds: slice }));
+      if (only.has('argon2')) ceilings.push(await runArgon2Ceiling(connections, slice, signal));
+    }
+  } finally {
+    load?.close();
   }
   return { ...(logins.length ? { login: combineSlices(logins) } : {}), ...(ceilings.length ? { argon2: combineSlices(ceilings) } : {}) };
 }
@@ -193,8 +203,13 @@ async function measureRefresh(gateway: Gateway, settings: Settings, signal: Abor
   };
   const spec = { url: gateway.url, body: graphqlBody(query, { t: '$TOKEN' }), connections: settings.connections, expect: '"refreshToken":"' };
   console.log(`refreshToken: ${spec.connections} connections (one session each), ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
-  if (settings.warmupSeconds) await runLoad({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.warmupSeconds }, signal);
-  return runLoad({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.seconds }, signal);
+  const load = openLoadGenerator(signal);
+  try {
+    if (settings.warmupSeconds) await load.run({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.warmupSeconds });
+    return await load.run({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.seconds });
+  } finally {
+    load.close();
+  }
 }
 
 /** login at 10× the argon2 ceiling's concurrency: answers, or RATE_LIMITED (busy) once the hashing queue is full, never timeouts. */
