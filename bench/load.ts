@@ -68,3 +68,13 @@ export function openLoadGenerator(signal: AbortSignal): LoadGenerator {
     },
   };
 }
+
+/** `use` with a load generator that is closed afterwards, whatever happens. */
+export async function withLoadGenerator<T>(signal: AbortSignal, use: (load: LoadGenerator) => Promise<T>): Promise<T> {
+  const load = openLoadGenerator(signal);
+  try {
+    return await use(load);
+  } finally {
+    load.close();
+  }
+}

@@ -32,7 +32,7 @@ import { auditFanoutFailures, printAuditFanout, runAuditFanout, type AuditFanout
 import { provideBackends, type Backends } from './backends.js';
 import { createCleanup, type Cleanup } from './cleanup.js';
 import { graphqlBody, postGraphql } from './graphql-client.js';
-import { type LoadSpec, openLoadGenerator } from './load.js';
+import { type LoadSpec, openLoadGenerator, withLoadGenerator } from './load.js';
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
@@ -123,13 +123,10 @@ async function assertMe(gatewayUrl: string, user: User): Promise<void> {
 
 async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, settings: Settings, signal: AbortSignal): Promise<Measurement> {
   console.log(`${label}: ${spec.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
-  const load = openLoadGenerator(signal);
-  try {
+  return withLoadGenerator(signal, async (load) => {
     if (settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
-    return await load.run({ ...spec, seconds: settings.seconds });
-  } finally {
-    load.close();
-  }
+    return load.run({ ...spec, seconds: settings.seconds });
+  });
 }
 
 type Gateway = { url: string; user: User };
@@ -203,13 +200,10 @@ async function measureRefresh(gateway: Gateway, settings: Settings, signal: Abor
   };
   const spec = { url: gateway.url, body: graphqlBody(query, { t: '$TOKEN' }), connections: settings.connections, expect: '"refreshToken":"' };
   console.log(`refreshToken: ${spec.connections} connections (one session each), ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
-  const load = openLoadGenerator(signal);
-  try {
+  return withLoadGenerator(signal, async (load) => {
     if (settings.warmupSeconds) await load.run({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.warmupSeconds });
-    return await load.run({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.seconds });
-  } finally {
-    load.close();
-  }
+    return load.run({ ...spec, refreshTokens: await sessions(spec.connections), seconds: settings.seconds });
+  });
 }
 
 /** login at 10× the argon2 ceiling's concurrency: answers, or RATE_LIMITED (busy) once the hashing queue is full, never timeouts. */
