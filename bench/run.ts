@@ -32,7 +32,7 @@ import { auditFanoutFailures, printAuditFanout, runAuditFanout, type AuditFanout
 import { provideBackends, type Backends } from './backends.js';
 import { createCleanup, type Cleanup } from './cleanup.js';
 import { graphqlBody, postGraphql } from './graphql-client.js';
-import { type LoadSpec, openLoadGenerator, withLoadGenerator } from './load.js';
+import { type LoadGenerator, type LoadSpec, withLoadGenerator } from './load.js';
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
@@ -156,16 +156,14 @@ async function measureLoginAndCeiling(gateway: Gateway | null, settings: Setting
   const logins: Measurement[] = [];
   const ceilings: Measurement[] = [];
   console.log(`login/argon2: ${connections} connections / concurrent verifications, ${rounds} rounds of ${slice} s each`);
-  const load = spec && openLoadGenerator(signal);
-  try {
-    if (load && settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
+  const inTurns = async (load?: LoadGenerator) => {
+    if (load && spec && settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
     for (let round = 0; round < rounds; round++) {
-      if (load) logins.push(await load.run({ ...spec, seconds: slice }));
+      if (load && spec) logins.push(await load.run({ ...spec, seconds: slice }));
       if (only.has('argon2')) ceilings.push(await runArgon2Ceiling(connections, slice, signal));
     }
-  } finally {
-    load?.close();
-  }
+  };
+  await (spec ? withLoadGenerator(signal, inTurns) : inTurns());
   return { ...(logins.length ? { login: combineSlices(logins) } : {}), ...(ceilings.length ? { argon2: combineSlices(ceilings) } : {}) };
 }
 
