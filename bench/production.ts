@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { freePort } from '../test/support/services.js';
 import type { Backends } from './backends.js';
 import type { Cleanup } from './cleanup.js';
@@ -38,6 +39,19 @@ async function startProdCommand(): Promise<{ env: Record<string, string>; args: 
   if (command !== 'node' || args.at(-1) !== 'dist/main.js')
     throw new Error(`start:prod is not "[VAR=value ...] node [flags] dist/main.js": ${pkg.scripts['start:prod']}`);
   return { env, args: [...args.slice(0, -1), join(ROOT, 'dist/main.js')] };
+}
+
+/**
+ * start:prod's JIT tiering flag (--interrupt-budget), set in the bench's own process too: the
+ * bare yoga baseline (and the in-process gateway of the embedded fallback) then tier up as the
+ * production gateway they are compared with does. Heap flags (--max-semi-space-size) cannot
+ * change in a running isolate and are left as they are. Returns the flags set.
+ */
+export async function applyProductionTiering(): Promise<string[]> {
+  const { args } = await startProdCommand();
+  const flags = args.filter((arg) => arg.startsWith('--interrupt-budget='));
+  for (const flag of flags) setFlagsFromString(flag);
+  return flags;
 }
 
 /** `npm run build`, so the numbers are those of the current sources. */

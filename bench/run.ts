@@ -36,7 +36,7 @@ import { type LoadGenerator, type LoadSpec, withLoadGenerator } from './load.js'
 import { failures, type Measurement } from './measurement.js';
 import { printReport, type Results } from './report.js';
 import { runResetTiming, type ResetTimingSettings } from './reset-timing.js';
-import { buildProduction, startProductionGateway } from './production.js';
+import { applyProductionTiering, buildProduction, startProductionGateway } from './production.js';
 import { countUserListQueries } from './query-count.js';
 import { startBareYoga, startGateway } from './servers.js';
 import { printWebhookBench, runWebhookBench, type WebhookBenchSettings } from './webhooks.js';
@@ -315,6 +315,8 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
 
 async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   const settings = readSettings(process.env);
+  const tiering = await applyProductionTiering();
+  if (tiering.length) console.log(`bench process: ${tiering.join(' ')}, as start:prod runs the gateway`);
   const backends = await provideBackends(process.env, cleanup);
   console.log(`backend: ${backends.label}`);
   // Shared with the second instance of the fan-out run: it decrypts the signing keys they share.
