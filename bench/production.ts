@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { freePort } from '../test/support/services.js';
+import { readStartProd } from '../test/support/start-prod.js';
 import type { Backends } from './backends.js';
 import type { Cleanup } from './cleanup.js';
 
@@ -23,22 +24,10 @@ export type ProductionGateway = {
   stop(): Promise<void>;
 };
 
-/**
- * package.json's start:prod as the bench runs it: its leading environment assignments (VAR=value)
- * and the arguments of `node` (its V8 flags and dist/main.js), so the bench runs what users run.
- */
-async function startProdCommand(): Promise<{ env: Record<string, string>; args: string[] }> {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const words = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
-    const word = words.shift()!;
-    env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
-  }
-  const [command, ...args] = words;
-  if (command !== 'node' || args.at(-1) !== 'dist/main.js')
-    throw new Error(`start:prod is not "[VAR=value ...] node [flags] dist/main.js": ${pkg.scripts['start:prod']}`);
-  return { env, args: [...args.slice(0, -1), join(ROOT, 'dist/main.js')] };
+/** start:prod's environment and node arguments, on this checkout's dist/main.js. */
+function startProdCommand(): { env: Record<string, string>; args: string[] } {
+  const { env, nodeFlags } = readStartProd(ROOT);
+  return { env, args: [...nodeFlags, join(ROOT, 'dist/main.js')] };
 }
 
 /**
@@ -47,9 +36,8 @@ async function startProdCommand(): Promise<{ env: Record<string, string>; args: 
  * production gateway they are compared with does. Heap flags (--max-semi-space-size) cannot
  * change in a running isolate and are left as they are. Returns the flags set.
  */
-export async function applyProductionTiering(): Promise<string[]> {
-  const { args } = await startProdCommand();
-  const flags = args.filter((arg) => arg.startsWith('--interrupt-budget='));
+export function applyProductionTiering(): string[] {
+  const flags = readStartProd(ROOT).nodeFlags.filter((arg) => arg.startsWith('--interrupt-budget='));
   for (const flag of flags) setFlagsFromString(flag);
   return flags;
 }
@@ -95,7 +83,7 @@ export async function startProductionGateway(
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
     : [];
-  const command = await startProdCommand();
+  const command = startProdCommand();
   const child = spawn(process.execPath, [...profile, ...command.args], { env: { ...env, ...command.env }, stdio: ['ignore', log, log] });
   closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -315,7 +315,7 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
 
 async function main(cleanup: Cleanup, signal: AbortSignal): Promise<number> {
   const settings = readSettings(process.env);
-  const tiering = await applyProductionTiering();
+  const tiering = applyProductionTiering();
   if (tiering.length) console.log(`bench process: ${tiering.join(' ')}, as start:prod runs the gateway`);
   const backends = await provideBackends(process.env, cleanup);
   console.log(`backend: ${backends.label}`);

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createShared, SECRET_KEY } from './support/app.js';
 import { freePort } from './support/services.js';
+import { readStartProd } from './support/start-prod.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -51,9 +52,11 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
     const shared = await createShared(backend, dataDir, { fresh: true });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    // Production mode on the real backends; the embedded default is for development. (node on the bundle
-    // alone, without start:prod's flags: what is tested is that the bundle finds its files and packages.)
+    // Production mode on the real backends; the embedded default is for development. Started with
+    // start:prod's environment and node flags, so a flag this node does not take fails here.
+    const startProd = readStartProd(root);
     const env: Record<string, string> = {
+      ...startProd.env,
       PATH: process.env.PATH ?? '',
       NODE_ENV: backend === 'real' ? 'production' : 'development',
       HOST: '127.0.0.1',
@@ -62,7 +65,7 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
       SECRET_KEY,
       ...shared.env,
     };
-    child = spawn(process.execPath, [join(out, 'main.js')], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...startProd.nodeFlags, join(out, 'main.js')], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => void (output += chunk));
     child.stderr!.on('data', (chunk: Buffer) => void (output += chunk));
     await waitReady(base, child, () => output);
@@ -103,5 +106,17 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     child!.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+});
+
+describe('the Docker image', () => {
+  it('runs what start:prod runs: node with the same flags on dist/main.js, with the same environment assignments', () => {
+    const { env, nodeFlags } = readStartProd(root);
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const cmd = dockerfile.match(/^CMD (\[.*\])$/m);
+    expect(cmd).not.toBeNull();
+    expect(JSON.parse(cmd![1]!)).toEqual(['node', ...nodeFlags, 'dist/main.js']);
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    for (const [name, value] of Object.entries(env)) expect(finalStage).toMatch(new RegExp(`^ENV .*\\b${name}=${value.replace(/[.]/g, '\\.')}(\\s|$)`, 'm'));
   });
 });
