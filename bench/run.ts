@@ -15,7 +15,8 @@
  *   scale         me on two production instances at once (half the connections each) vs one
  *   queries       SQL statements of users(first: 1 / 100) { nodes { roles caps } } (in-process counter)
  * Settings (env): BENCH_ONLY (every run; else a comma-separated list of bare, me, login, argon2, refresh,
- * overload, scale, queries, audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run),
+ * overload, scale, queries, audit, reset, webhooks), BENCH_SECONDS (10 per run), BENCH_WARMUP_SECONDS (2, before each HTTP run
+ * but login), BENCH_LOGIN_WARMUP_SECONDS (12, before login's first slice),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2),
  * BENCH_LOGIN_ROUNDS (5: login and argon2 measured in turns, BENCH_SECONDS split into this many slices of each);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
@@ -47,6 +48,8 @@ type Settings = {
   only: ReadonlySet<Run>;
   seconds: number;
   warmupSeconds: number;
+  /** login's warm-up before its first slice (see measureLoginAndCeiling). */
+  loginWarmupSeconds: number;
   connections: number;
   loginConnections: number;
   /** login and the argon2 ceiling in turns: this many slices of each. */
@@ -62,6 +65,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     only: runsSetting(env),
     seconds: integerSetting(env, 'BENCH_SECONDS', 10, 1),
     warmupSeconds: integerSetting(env, 'BENCH_WARMUP_SECONDS', 2, 0),
+    loginWarmupSeconds: integerSetting(env, 'BENCH_LOGIN_WARMUP_SECONDS', 12, 0),
     connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
     loginConnections: integerSetting(env, 'BENCH_LOGIN_CONNECTIONS', 2 * availableParallelism(), 1),
     rounds: integerSetting(env, 'BENCH_LOGIN_ROUNDS', 5, 1),
@@ -155,15 +159,23 @@ async function measureLoginAndCeiling(gateway: Gateway | null, settings: Setting
   const slice = settings.seconds / rounds;
   const logins: Measurement[] = [];
   const ceilings: Measurement[] = [];
-  console.log(`login/argon2: ${connections} connections / concurrent verifications, ${rounds} rounds of ${slice} s each`);
+  console.log(
+    `login/argon2: ${connections} connections / concurrent verifications, ${settings.loginWarmupSeconds} s of login warm-up, ${rounds} rounds of ${slice} s each`,
+  );
   const inTurns = async (load?: LoadGenerator) => {
-    if (load && spec && settings.warmupSeconds) await load.run({ ...spec, seconds: settings.warmupSeconds });
+    // Longer than the other runs' warm-up: at about 150 logins a second V8 is still compiling
+    // the login path's functions for the first 10 s or so (logins 7-10 % slower in those slices).
+    if (load && spec && settings.loginWarmupSeconds) await load.run({ ...spec, seconds: settings.loginWarmupSeconds });
     for (let round = 0; round < rounds; round++) {
       if (load && spec) logins.push(await load.run({ ...spec, seconds: slice }));
       if (only.has('argon2')) ceilings.push(await runArgon2Ceiling(connections, slice, signal));
     }
   };
   await (spec ? withLoadGenerator(signal, inTurns) : inTurns());
+  // The spread within one run, slice by slice: how far a single slice's ratio can be trusted.
+  if (logins.length && ceilings.length) {
+    console.log(`login/argon2 by round: ${logins.map((login, i) => (login.reqPerSec / ceilings[i]!.reqPerSec).toFixed(3)).join(' ')}`);
+  }
   return { ...(logins.length ? { login: combineSlices(logins) } : {}), ...(ceilings.length ? { argon2: combineSlices(ceilings) } : {}) };
 }
 
