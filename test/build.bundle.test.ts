@@ -117,6 +117,8 @@ describe('the Docker image', () => {
     expect(cmd).not.toBeNull();
     expect(JSON.parse(cmd![1]!)).toEqual(['node', ...nodeFlags, 'dist/main.js']);
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    for (const [name, value] of Object.entries(env)) expect(finalStage).toMatch(new RegExp(`^ENV .*\\b${name}=${value.replace(/[.]/g, '\\.')}(\\s|$)`, 'm'));
+    // Every regex metacharacter of the value escaped, not only today's dots.
+    const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    for (const [name, value] of Object.entries(env)) expect(finalStage).toMatch(new RegExp(`^ENV .*\\b${name}=${literal(value)}(\\s|$)`, 'm'));
   });
 });
