@@ -6,8 +6,9 @@ import { percentile, type Measurement } from './measurement.js';
 /**
  * The most logins per second the hashing alone allows: `workers` concurrent loops, each only
  * verifying the right password against an OWASP-parameter hash, through the gateway's own
- * hasher (same parameters, same concurrency limit), for `seconds`. Latency includes the wait
- * for a hashing slot, as it does for a login.
+ * hasher (same parameters, same concurrency limit), for `seconds`, on a libuv pool of the
+ * gateway's size (`npm run bench` preloads src/thread-pool.cjs as start:prod does). Latency
+ * includes the wait for a hashing slot, as it does for a login.
  */
 export async function runArgon2Ceiling(workers: number, seconds: number, signal: AbortSignal): Promise<Measurement> {
   const hasher = createArgon2Hasher();

@@ -84,7 +84,7 @@ export async function startProductionGateway(
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${options.label}.cpuprofile`]
     : [];
   const command = startProdCommand();
-  const child = spawn(process.execPath, [...profile, ...command.args], { env: { ...env, ...command.env }, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...profile, ...command.args], { cwd: ROOT, env: { ...env, ...command.env }, stdio: ['ignore', log, log] });
   closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {

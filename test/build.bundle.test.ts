@@ -65,7 +65,9 @@ describe.each(backends())('the production bundle (%s)', (backend) => {
       SECRET_KEY,
       ...shared.env,
     };
-    child = spawn(process.execPath, [...startProd.nodeFlags, join(out, 'main.js')], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its paths under dist/ are this build's (the thread pool's preload).
+    const flags = startProd.nodeFlags.map((flag) => flag.replace('=./dist/', `=${out}/`));
+    child = spawn(process.execPath, [...flags, join(out, 'main.js')], { cwd: out, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => void (output += chunk));
     child.stderr!.on('data', (chunk: Buffer) => void (output += chunk));
     await waitReady(base, child, () => output);

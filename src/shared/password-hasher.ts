@@ -47,10 +47,21 @@ export type Argon2Params = { memoryCost: number; timeCost: number; parallelism: 
 export const OWASP_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /**
- * argon2id with bounded concurrency: every hash takes `memoryCost` KiB, so an unbounded
- * burst of logins could exhaust memory; extra calls wait in a queue instead.
+ * Threads of libuv's pool, which runs the hashes: UV_THREADPOOL_SIZE as libuv reads it (1 to
+ * 1024), else its default of 4. src/thread-pool.cjs sets it to the CPU count before the pool starts.
  */
-export function createArgon2Hasher(params: Argon2Params = OWASP_ARGON2, concurrency = availableParallelism()): PasswordHasher {
+export function hashingThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const size = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  return size > 0 ? Math.min(size, 1024) : 4;
+}
+
+/**
+ * argon2id with bounded concurrency: every hash takes `memoryCost` KiB, so an unbounded
+ * burst of logins could exhaust memory; extra calls wait in a queue instead. One slot per CPU,
+ * and no more than the pool has threads: a slot without a thread would only wait inside libuv,
+ * where busy() does not see it.
+ */
+export function createArgon2Hasher(params: Argon2Params = OWASP_ARGON2, concurrency = Math.min(availableParallelism(), hashingThreads())): PasswordHasher {
   const options = { ...params, algorithm: ARGON2ID, outputLen: 32 };
   const suffix = `$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
   return boundedHasher(
