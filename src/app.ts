@@ -25,6 +25,7 @@ import { usePages } from './graphql/plugins/use-pages.js';
 import { useConsole } from './graphql/plugins/use-console.js';
 import { useOAuthRoutes } from './graphql/plugins/use-oauth-routes.js';
 import { useValidationErrors } from './graphql/plugins/use-validation-errors.js';
+import { mergeHttpHooks } from './graphql/plugins/merge-http-hooks.js';
 import { useInputGuard } from './graphql/plugins/use-input-guard.js';
 import { useSharedSubscriptionResults } from './graphql/plugins/use-shared-subscription-results.js';
 import { schema } from './graphql/schema.js';
@@ -130,7 +131,8 @@ export function createApp(deps: Deps): App {
       });
       return withRequestDeadline(context, { request, timeoutMs: config.requestTimeoutMs, logger, requestId: id });
     },
-    plugins: [
+    // Every plugin's onRequest and onResponse hooks run as one of each (merge-http-hooks.ts).
+    plugins: mergeHttpHooks([
       // First, so its clock starts before any other plugin's parse hook runs.
       useLatency(deps.latency),
       useRequestId(deps),
@@ -153,7 +155,7 @@ export function createApp(deps: Deps): App {
       useFieldRateLimits(),
       // Last, after every plugin that may register a request parser: it wraps the chosen one.
       useBodyLimit(config.abuse.requestBodyLimit),
-    ],
+    ]),
   });
 
   const server = createServer(yoga);
