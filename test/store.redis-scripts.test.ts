@@ -5,9 +5,9 @@ import { createRedisStore } from '../src/shared/store-redis.js';
 import { backends, hasRedisCluster } from './support/app.js';
 
 /**
- * The Lua scripts are ioredis custom commands: EVALSHA, with ioredis sending EVAL when a server
- * answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH), also inside auto-pipelined
- * batches and on every Cluster node.
+ * The Lua scripts go as EVALSHA, and as EVAL when a server answers NOSCRIPT (after a restart, a
+ * failover or SCRIPT FLUSH), also inside auto-pipelined batches and on every Cluster node: plain
+ * EVALSHA on one server, ioredis custom commands on a Cluster (src/shared/store-redis.ts).
  */
 const kinds = [...backends().filter((b) => b === 'real'), ...(hasRedisCluster() ? (['cluster'] as const) : [])];
 

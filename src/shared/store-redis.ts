@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { RotateResult, SessionRecord, Store } from './store.js';
@@ -44,25 +44,44 @@ function connect(url: string, cluster: boolean): Client {
 }
 
 /**
- * A Lua script as an ioredis custom command (defineCommand): ioredis sends EVALSHA and falls
- * back to EVAL on NOSCRIPT (a restart, a failover, a new Cluster node), pipelined or not. The
- * command name is prefixed so no script shadows a built-in command (TOUCH is one).
+ * A Lua script, run as EVALSHA, and as EVAL when the server answers NOSCRIPT (a restart, a
+ * failover, SCRIPT FLUSH, a new Cluster node): the script did not run then, so it runs once.
+ * The command's first argument after the count is its first key.
  *
- * Each script has a fixed number of keys, given as numberOfKeys: a command's first argument is
- * then its first key, which is what Cluster auto-pipelining routes by. With the key count first
- * (numberOfKeys unset) it routed by the count, so scripts for keys of different slots shared a
- * pipeline and failed now and then with "All keys in the pipeline should belong to the same
- * slots allocation group" (redis/ioredis#2109): a login on Redis Cluster answered
- * INTERNAL_SERVER_ERROR under concurrency. Defined here, before the first command: an
- * auto-pipeline copies the client's scripts when it is made, so a command defined later is
- * missing from a pipeline already queued ("pipeline[functionName] is not a function").
+ * On one server the call is a plain `evalsha`. ioredis' custom commands (defineCommand) do the
+ * same, but every auto-pipeline copies each custom command onto itself when it is made: with
+ * twelve scripts that was about 4 % of a login's main-thread work, on every batch of commands
+ * (`me`'s session read too).
+ *
+ * On a Cluster the scripts stay custom commands, with a fixed number of keys (numberOfKeys), so
+ * a command's first argument is its first key, which is what Cluster auto-pipelining routes by.
+ * With the key count first (numberOfKeys unset) it routed by the count, so scripts for keys of
+ * different slots shared a pipeline and failed now and then with "All keys in the pipeline
+ * should belong to the same slots allocation group" (redis/ioredis#2109): a login on Redis
+ * Cluster answered INTERNAL_SERVER_ERROR under concurrency; an `evalsha` would route by the
+ * hash. Defined here, before the first command: an auto-pipeline copies the client's scripts
+ * when it is made, so a command defined later is missing from a pipeline already queued
+ * ("pipeline[functionName] is not a function").
  */
 function defineScript(redis: Client, name: string, lua: string, numberOfKeys: number): Script {
+  const checked = (keys: string[]) => {
+    if (keys.length !== numberOfKeys) throw new Error(`redis script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+  };
+  if (redis instanceof Redis) {
+    const sha = createHash('sha1').update(lua).digest('hex');
+    return (keys, args) => {
+      checked(keys);
+      return redis.evalsha(sha, numberOfKeys, ...keys, ...args).catch((error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return redis.eval(lua, numberOfKeys, ...keys, ...args);
+      });
+    };
+  }
   const command = `gag${name}`;
   redis.defineCommand(command, { lua, numberOfKeys });
   const run = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[command]!;
   return (keys, args) => {
-    if (keys.length !== numberOfKeys) throw new Error(`redis script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+    checked(keys);
     return run.call(redis, ...keys, ...args);
   };
 }
