@@ -66,6 +66,24 @@ describe('merged onRequest and onResponse hooks', () => {
     expect(calls.slice(4)).toEqual(['route /graphql', 'after /graphql', 'response 200']);
   });
 
+  it('shows a replaced request to the hooks after the one that replaced it, its URL too', async () => {
+    const seen: string[] = [];
+    const fetch = setup([
+      { onRequest: ({ url }) => void seen.push(url.pathname) },
+      {
+        onRequest: ({ request, setRequest, fetchAPI }) =>
+          setRequest(new fetchAPI.Request(new URL('/moved', request.url), { headers: { 'x-replaced': 'yes' } })),
+      },
+      {
+        onRequest: ({ request, url, endResponse, fetchAPI }) =>
+          endResponse(new fetchAPI.Response(`${url.pathname} ${request.headers.get('x-replaced')}`, { status: 200 })),
+      },
+    ]);
+    const response = await fetch('/first');
+    expect(await response.text()).toBe('/moved yes');
+    expect(seen).toEqual(['/first']);
+  });
+
   it('shows a replaced response to the hooks after the one that replaced it, and the client gets it', async () => {
     const fetch = setup([
       { onResponse: ({ setResponse, fetchAPI }) => setResponse(new fetchAPI.Response('replaced', { status: 418 })) },

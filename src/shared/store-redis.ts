@@ -59,7 +59,8 @@ function connect(url: string, cluster: boolean): Client {
  * different slots shared a pipeline and failed now and then with "All keys in the pipeline
  * should belong to the same slots allocation group" (redis/ioredis#2109): a login on Redis
  * Cluster answered INTERNAL_SERVER_ERROR under concurrency; an `evalsha` would route by the
- * hash. Defined here, before the first command: an auto-pipeline copies the client's scripts
+ * hash. The command name is prefixed so no script shadows a built-in command (TOUCH is one).
+ * Defined here, before the first command: an auto-pipeline copies the client's scripts
  * when it is made, so a command defined later is missing from a pipeline already queued
  * ("pipeline[functionName] is not a function").
  */
