@@ -55,11 +55,13 @@ export function mergeHttpHooks<P extends HttpHooks>(plugins: P[]): (Omit<P, keyo
           payload.setResponse(response);
         },
       };
-      return runInOrder(responseHooks, shared, () => false, 0);
+      return runInOrder(responseHooks, shared, never, 0);
     };
   }
   return [merged, ...rest];
 }
+
+const never = () => false;
 
 /** Calls hooks[from..] in turn, synchronously until one returns a promise, until stop(). */
 function runInOrder<P>(hooks: ((payload: P) => unknown)[], payload: P, stop: () => boolean, from: number): Promise<void> | undefined {
