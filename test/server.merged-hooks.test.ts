@@ -4,7 +4,7 @@ import { mergeHttpHooks } from '../src/graphql/plugins/merge-http-hooks.js';
 
 // The gateway runs all its plugins' onRequest and onResponse hooks as one of each
 // (src/graphql/plugins/merge-http-hooks.ts): the same order and the same early end as the
-// server's own loop over them, checked here on a yoga server of its own through HTTP.
+// server's own loop over them, checked here on a yoga server of its own through yoga.fetch.
 function setup(plugins: Plugin[]) {
   const yoga = createYoga({
     schema: createSchema({ typeDefs: 'type Query { hello: String }', resolvers: { Query: { hello: () => 'world' } } }),
