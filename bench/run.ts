@@ -9,7 +9,8 @@
  *                 req/s of both and the p50 difference (no account enumeration by timing)
  *   webhooks      deliveries per second to a loopback receiver and the lag from commit to receipt (p50, p99)
  * On real backends me and login run against the production build (node dist/main.js, built first),
- * with the default LOG_LEVEL, and me again with LOG_LEVEL=warn; start to /readyz and RSS are reported.
+ * with the default LOG_LEVEL, and me also with LOG_LEVEL=warn, in turns with bare; start to
+ * /readyz and RSS are reported.
  *   refresh       refreshToken rotation, each connection passing its rotated token on
  *   overload      login at 10x the argon2 concurrency: answers or RATE_LIMITED (busy), RSS before and after
  *   scale         me on two production instances at once (half the connections each) vs one
@@ -19,6 +20,7 @@
  * but login), BENCH_LOGIN_WARMUP_SECONDS (12, before login's first slice),
  * BENCH_CONNECTIONS (50, bare and me), BENCH_LOGIN_CONNECTIONS (2 × CPUs, login and argon2),
  * BENCH_LOGIN_ROUNDS (5: login and argon2 measured in turns, BENCH_SECONDS split into this many slices of each);
+ * BENCH_ME_ROUNDS (5: likewise bare, me and me with LOG_LEVEL=warn, on the production build);
  * BENCH_SUBSCRIBERS (1000), BENCH_AUDIT_EVENTS (200), BENCH_AUDIT_RATE (20 per s),
  * BENCH_AUDIT_SESSIONS (10 admin sessions the subscribers share);
  * BENCH_RESET_CONNECTIONS (10), BENCH_RESET_USERS (100 registered addresses, and as many unknown);
@@ -54,6 +56,8 @@ type Settings = {
   loginConnections: number;
   /** login and the argon2 ceiling in turns: this many slices of each. */
   rounds: number;
+  /** bare, me and me with LOG_LEVEL=warn in turns (production build): this many slices of each. */
+  meRounds: number;
   audit: AuditFanoutSettings;
   reset: ResetTimingSettings;
   webhooks: WebhookBenchSettings;
@@ -69,6 +73,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     connections: integerSetting(env, 'BENCH_CONNECTIONS', 50, 1),
     loginConnections: integerSetting(env, 'BENCH_LOGIN_CONNECTIONS', 2 * availableParallelism(), 1),
     rounds: integerSetting(env, 'BENCH_LOGIN_ROUNDS', 5, 1),
+    meRounds: integerSetting(env, 'BENCH_ME_ROUNDS', 5, 1),
     audit: {
       subscribers: integerSetting(env, 'BENCH_SUBSCRIBERS', 1000, 1),
       events: integerSetting(env, 'BENCH_AUDIT_EVENTS', 200, 1),
@@ -135,9 +140,56 @@ async function measureHttp(label: string, spec: Omit<LoadSpec, 'seconds'>, setti
 
 type Gateway = { url: string; user: User };
 
+function meSpec(gateway: Gateway, connections: number): Omit<LoadSpec, 'seconds'> {
+  const body = graphqlBody('query { me { id email } }');
+  return { url: gateway.url, body, token: gateway.user.accessToken, connections, expect: `"email":"${gateway.user.email}"` };
+}
+
+function bareSpec(url: string, connections: number): Omit<LoadSpec, 'seconds'> {
+  return { url, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
+}
+
 async function measureMe(gateway: Gateway, settings: Settings, signal: AbortSignal, label: string): Promise<Measurement> {
-  const meSpec = { url: gateway.url, body: graphqlBody('query { me { id email } }'), token: gateway.user.accessToken, connections: settings.connections };
-  return measureHttp(label, { ...meSpec, expect: `"email":"${gateway.user.email}"` }, settings, signal);
+  return measureHttp(label, meSpec(gateway, settings.connections), settings, signal);
+}
+
+type TurnKey = 'bare' | 'me' | 'meWarn';
+type TurnSide = { key: TurnKey; label: string; spec: Omit<LoadSpec, 'seconds'> };
+
+/**
+ * bare yoga, `me` and `me` with LOG_LEVEL=warn in turns, as login and its ceiling are: a warm-up
+ * of each, then BENCH_ME_ROUNDS rounds of a slice of each (BENCH_SECONDS / rounds), the order
+ * rotated every round. On a shared machine whose speed drifts by half within minutes, runs one
+ * after the other compared the machine's moments more than the servers; in turns, a drift weighs
+ * on every side of the ratios. The servers not under load sit idle meanwhile (the gateways'
+ * audit relays poll their outbox ten times a second).
+ */
+async function measureInTurns(sides: TurnSide[], settings: Settings, signal: AbortSignal) {
+  const rounds = settings.meRounds;
+  const slice = settings.seconds / rounds;
+  const connections = sides[0]!.spec.connections;
+  console.log(
+    `${sides.map((side) => side.label).join(', ')}: ${connections} connections each, in turns: ${settings.warmupSeconds} s warm-up each, then ${rounds} rounds of ${slice} s each`,
+  );
+  const slices = new Map<TurnKey, Measurement[]>(sides.map((side) => [side.key, []]));
+  await withLoadGenerator(signal, async (load) => {
+    if (settings.warmupSeconds) for (const side of sides) await load.run({ ...side.spec, seconds: settings.warmupSeconds });
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < sides.length; i++) {
+        const side = sides[(round + i) % sides.length]!;
+        slices.get(side.key)!.push(await load.run({ ...side.spec, seconds: slice }));
+      }
+    }
+  });
+  const bare = slices.get('bare');
+  // The spread within one run, slice by slice, as for login.
+  for (const key of ['me', 'meWarn'] as const) {
+    const mine = slices.get(key);
+    if (bare && mine) console.log(`${key}/bare by round: ${mine.map((m, i) => (m.reqPerSec / bare[i]!.reqPerSec).toFixed(3)).join(' ')}`);
+  }
+  const results: Results = {};
+  for (const [key, measured] of slices) results[key] = combineSlices(measured);
+  return results;
 }
 
 /**
@@ -236,9 +288,9 @@ async function signedUp(url: string): Promise<Gateway> {
 
 /**
  * On real backends, the gateway as a user runs it (`node dist/main.js`, NODE_ENV=production):
- * `me` and `login` with the default LOG_LEVEL, then `me` again on a fresh process with
- * LOG_LEVEL=warn; one process at a time, so neither takes cores from the other. Also its start
- * to /readyz and its RSS idle and after the `me` load.
+ * `me` with the default LOG_LEVEL and on a second process with LOG_LEVEL=warn, in turns with
+ * bare yoga (measureInTurns), then `login`, refreshToken and the overload on the first process,
+ * then the two-instance run. Also its start to /readyz and its RSS idle and after the `me` load.
  */
 async function measureProduction(backends: Backends, secretKey: string, settings: Settings, cleanup: Cleanup, signal: AbortSignal) {
   const results: Results = {};
@@ -249,8 +301,15 @@ async function measureProduction(backends: Backends, secretKey: string, settings
   const gateway = await signedUp(prod.url);
   figures['idle RSS, MB'] = await prod.rssMb();
   if (only.has('me')) {
-    results.me = await measureMe(gateway, settings, signal, 'me (default LOG_LEVEL)');
+    const quiet = await startProductionGateway(backends, cleanup, { secretKey, label: 'warn', logLevel: 'warn' });
+    const sides: TurnSide[] = [
+      { key: 'me', label: 'me (default LOG_LEVEL)', spec: meSpec(gateway, settings.connections) },
+      { key: 'meWarn', label: 'me (LOG_LEVEL=warn)', spec: meSpec(await signedUp(quiet.url), settings.connections) },
+    ];
+    if (only.has('bare')) sides.unshift({ key: 'bare', label: 'bare', spec: bareSpec(await startBareYoga(cleanup), settings.connections) });
+    Object.assign(results, await measureInTurns(sides, settings, signal));
     figures['RSS after the me load, MB'] = await prod.rssMb();
+    await quiet.stop();
   }
   if (only.has('login')) Object.assign(results, await measureLoginAndCeiling(gateway, settings, signal));
   if (only.has('refresh')) results.refresh = await measureRefresh(gateway, settings, signal);
@@ -288,11 +347,6 @@ async function measureProduction(backends: Backends, secretKey: string, settings
     for (const p of pair) await p.stop();
     if (results.me) figures['me, 2 instances / 1 instance'] = results.meTwo.reqPerSec / results.me.reqPerSec;
   }
-  if (only.has('me')) {
-    const quiet = await startProductionGateway(backends, cleanup, { secretKey, label: 'warn', logLevel: 'warn' });
-    results.meWarn = await measureMe(await signedUp(quiet.url), settings, signal, 'me (LOG_LEVEL=warn)');
-    await quiet.stop();
-  }
   return { results, figures };
 }
 
@@ -301,12 +355,11 @@ async function measureAll(backends: Backends, secretKey: string, settings: Setti
   const { connections, only } = settings;
   let results: Results = {};
   let figures: Record<string, number> = {};
-  if (only.has('bare')) {
-    const bare = await startBareYoga(cleanup);
-    const bareSpec = { url: bare, body: graphqlBody('{ __typename }'), connections, expect: '"__typename":"Query"' };
-    results.bare = await measureHttp('bare', bareSpec, settings, signal);
-  }
   const production = !!(backends.databaseUrl && backends.redisUrl);
+  // With the production `me`, measured in turns with it (measureProduction); else on its own, first.
+  if (only.has('bare') && !(production && only.has('me'))) {
+    results.bare = await measureHttp('bare', bareSpec(await startBareYoga(cleanup), connections), settings, signal);
+  }
   if (only.has('me') || only.has('login') || only.has('refresh') || only.has('overload') || only.has('scale')) {
     if (production) {
       const measured = await measureProduction(backends, secretKey, settings, cleanup, signal);
