@@ -85,6 +85,14 @@ describe.each(backends())('plain HTTP routes and protocol (%s)', (backend) => {
     expect(line).toMatchObject({ method: 'POST', status: 200, reqId: expect.any(String) });
     expect(app.logs.join('\n')).not.toContain(user.email);
   });
+
+  it('logs the path of a request without its query string', async () => {
+    const response = await app.fetch('/readyz?probe=query-string-value');
+    expect(response.status).toBe(200);
+    const lines = app.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    expect(lines.find((l) => l.path === '/readyz')).toMatchObject({ method: 'GET', status: 200 });
+    expect(app.logs.join('\n')).not.toContain('query-string-value');
+  });
 });
 
 describe.runIf(backends().includes('real'))('production mode (real)', () => {

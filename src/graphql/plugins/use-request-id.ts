@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Deps } from '../../deps.js';
 
-const requests = new WeakMap<Request, { id: string; start: number }>();
+const requests = new WeakMap<Request, { id: string; start: number; url: URL }>();
 
 /** The request id of an HTTP request: the caller's X-Request-Id when it is sane, else a new one. */
 export function requestIdOf(request: Request | undefined): string | undefined {
@@ -18,19 +18,26 @@ export function useRequestId(deps: Pick<Deps, 'logger' | 'random'>): Plugin {
   // (createLogger's REDACT), which cost about ten times the rest of the line.
   const requestLog = deps.logger.child({}, { redact: { paths: [] } });
   return {
-    onRequest({ request }) {
+    onRequest({ request, url }) {
       const given = request.headers.get('x-request-id');
       const id = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : deps.random.uuid();
-      requests.set(request, { id, start: performance.now() });
+      // The request's parsed URL, which the merged hooks share with the plain routes that read it
+      // anyway (merge-http-hooks.ts), kept for the log line instead of parsing request.url again.
+      requests.set(request, { id, start: performance.now(), url });
     },
     onResponse({ request, response }) {
       const entry = requests.get(request);
       if (!entry) return;
       response.headers.set('x-request-id', entry.id);
       if (requestLog.isLevelEnabled('info')) {
-        const path = new URL(request.url, 'http://localhost').pathname;
         requestLog.info(
-          { reqId: entry.id, method: request.method, path, status: response.status, ms: Math.round((performance.now() - entry.start) * 10) / 10 },
+          {
+            reqId: entry.id,
+            method: request.method,
+            path: entry.url.pathname,
+            status: response.status,
+            ms: Math.round((performance.now() - entry.start) * 10) / 10,
+          },
           'request',
         );
       }
