@@ -49,9 +49,10 @@ function connect(url: string, cluster: boolean): Client {
  * The command's first argument after the count is its first key.
  *
  * On one server the call is a plain `evalsha`. ioredis' custom commands (defineCommand) do the
- * same, but every auto-pipeline copies each custom command onto itself when it is made: with
- * twelve scripts that was about 4 % of a login's main-thread work, on every batch of commands
- * (`me`'s session read too).
+ * same, but every auto-pipeline copies each custom command onto itself when it is made, on every
+ * batch of commands (`me`'s session read too): with twelve scripts, dropping that took
+ * ioredis's main-thread time in a one-connection login profile from 883 to 544 ms over the same
+ * 20 s, about 0.17 ms per login.
  *
  * On a Cluster the scripts stay custom commands, with a fixed number of keys (numberOfKeys), so
  * a command's first argument is its first key, which is what Cluster auto-pipelining routes by.
